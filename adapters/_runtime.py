@@ -1,0 +1,81 @@
+"""Per-framework runtime settings shared by several adapters: threads and device checks.
+
+Each function imports its framework when called, so a module importing this
+one pulls in only the frameworks it actually uses.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def tf_configure(threads: int) -> dict[str, Any]:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return {"tensorflow_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "tensorflow_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
+
+
+def tf_unavailable(device: str) -> str | None:
+    import tensorflow as tf
+
+    kind = {"cpu": "CPU", "gpu": "GPU", "tpu": "TPU"}[device]
+    if not tf.config.list_physical_devices(kind):
+        return f"requires: tf.config.list_physical_devices('{kind}') to be non-empty (none found)"
+    return None
+
+
+def tf_device(device: str):
+    import tensorflow as tf
+
+    return tf.device({"cpu": "/CPU:0", "gpu": "/GPU:0", "tpu": "/TPU:0"}[device])
+
+
+def torch_configure(threads: int) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:  # only settable before the first parallel work
+        pass
+    return {"torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads()}
+
+
+def torch_unavailable(device: str) -> str | None:
+    import torch
+
+    if device == "gpu" and not torch.cuda.is_available():
+        return "requires: torch.cuda.is_available() (no CUDA device visible)"
+    if device == "tpu":
+        return "requires: torch_xla (TPU support is not implemented for torch targets)"
+    return None
+
+
+def jax_unavailable(device: str) -> str | None:
+    import jax
+
+    try:
+        jax.devices(device)
+    except RuntimeError as exc:
+        return f"requires: jax.devices('{device}') ({str(exc).splitlines()[0]})"
+    return None
+
+
+def jax_configure(threads: int) -> dict[str, Any]:
+    import jax
+
+    # XLA's CPU thread pool has no runtime setter; the worker limits the process to
+    # `threads` cores by CPU affinity, which XLA honours when sizing its pool.
+    return {"jax_default_backend": jax.default_backend(), "jax_device_count": jax.device_count()}
+
+
+def device_kind(name: str) -> str:
+    """Map a framework device string (``/device:CPU:0``, ``cuda:0``, ``TFRT_CPU_0``) to cpu/gpu/tpu."""
+    low = name.lower()
+    if "tpu" in low:
+        return "tpu"
+    if "gpu" in low or "cuda" in low:
+        return "gpu"
+    return "cpu"

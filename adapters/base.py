@@ -1,0 +1,103 @@
+"""The Adapter contract every framework adapter implements.
+
+An adapter turns a validated :class:`~frameworkbench.spec.Spec` into a native
+model and trains it on the batches it is handed, in the order given. It never
+validates the spec, shuffles data or computes metrics: the core does those
+once for every target. Weights cross the boundary in the canonical layout of
+:mod:`frameworkbench.weights` (kernel (in, out), bias (out,)).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from frameworkbench.measure import StepTimer
+from frameworkbench.spec import ACTIVATIONS, LAYER_TYPES, LOSSES, OPTIMIZERS, Spec
+from frameworkbench.targets import Target
+from frameworkbench.weights import DenseWeights
+
+
+class DeviceUnavailable(RuntimeError):
+    """The requested device cannot be used by this adapter in this process (the run is skipped)."""
+
+
+class Adapter(ABC):
+    """Base class of all adapters. Capability constants are read by tests and the report."""
+
+    SUPPORTED_LAYERS = frozenset(LAYER_TYPES)
+    SUPPORTED_ACTIVATIONS = frozenset(ACTIVATIONS)
+    SUPPORTED_LOSSES = frozenset(LOSSES)
+    SUPPORTED_OPTIMIZERS = frozenset(OPTIMIZERS)
+    SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
+
+    def __init__(self, target: Target, threads: int) -> None:
+        self.target = target
+        self.threads = threads
+        self.device = "cpu"
+
+    # -- device ------------------------------------------------------------------
+    @abstractmethod
+    def is_available(self, device: str) -> str | None:
+        """None if ``device`` (cpu, gpu or tpu) is usable from this process, else the reason it is not."""
+
+    def select_device(self, requested: str) -> str:
+        """Resolve ``auto`` and check the device; raise DeviceUnavailable with the reason."""
+        if requested == "auto":
+            for kind in ("gpu", "tpu"):
+                if kind in self.SUPPORTED_DEVICES and self.is_available(kind) is None:
+                    requested = kind
+                    break
+            else:
+                requested = "cpu"
+        if requested not in self.SUPPORTED_DEVICES:
+            raise DeviceUnavailable(f"device {requested!r} is not supported by the {self.target.name} adapter "
+                                    f"(supported: {', '.join(sorted(self.SUPPORTED_DEVICES))})")
+        reason = self.is_available(requested)
+        if reason:
+            raise DeviceUnavailable(reason)
+        self.device = requested
+        return requested
+
+    # -- lifecycle ---------------------------------------------------------------
+    @abstractmethod
+    def configure(self) -> dict[str, Any]:
+        """Apply thread counts and numeric settings; return what is actually in force."""
+
+    @abstractmethod
+    def build(self, spec: Spec, seed: int) -> Any:
+        """The native model for ``spec`` on the selected device, ready to train (seeded native init)."""
+
+    @abstractmethod
+    def set_weights(self, model: Any, weights: list[DenseWeights]) -> None:
+        """Load canonical-layout weights into the model."""
+
+    @abstractmethod
+    def get_weights(self, model: Any) -> list[DenseWeights]:
+        """The model's dense weights in canonical layout (numpy, float32)."""
+
+    @abstractmethod
+    def train(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
+              timer: StepTimer) -> float:
+        """One pass over ``x``/``y`` in the given row order, in consecutive mini-batches of
+        ``batch_size`` (the last may be smaller), one optimiser step each. Calls
+        ``timer.start()``/``timer.stop()`` around every step, stopping only once the step's
+        result is on the host. Returns the epoch's mean loss as the framework reports it."""
+
+    @abstractmethod
+    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """Model outputs for ``x`` (inference mode) as a numpy array."""
+
+    @abstractmethod
+    def param_device(self, model: Any) -> str:
+        """Where the parameters actually live, as the framework names it."""
+
+    def count_params(self, model: Any) -> int:
+        """Trainable parameter count of the native model."""
+        return int(sum(w.kernel.size + (w.bias.size if w.bias is not None else 0)
+                       for w in self.get_weights(model)))
+
+    def runtime_info(self, model: Any) -> dict[str, Any]:
+        """What the framework resolved to for this model (backend, compile mode, ...)."""
+        return {}

@@ -1,0 +1,48 @@
+"""tf.keras: TensorFlow's own Keras 2 (the tf_keras package behind TF_USE_LEGACY_KERAS=1)."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf  # noqa: E402
+
+from . import _runtime  # noqa: E402
+from ._keras import KerasAdapter  # noqa: E402
+
+
+class TfKerasAdapter(KerasAdapter):
+    """``tf.keras`` resolved through TensorFlow; checks it really is Keras 2."""
+
+    SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
+    SLOPE_ARG = "alpha"
+
+    def __init__(self, target, threads: int) -> None:
+        super().__init__(target, threads)
+        self.keras = tf.keras
+        self.version = self._resolved_version()
+        if not self.version.startswith("2."):
+            raise RuntimeError(f"tf.keras resolved to Keras {self.version} ({self.keras.__name__}); "
+                               "expected tf_keras (Keras 2): install tf-keras and set TF_USE_LEGACY_KERAS=1 "
+                               "before importing tensorflow")
+
+    def _resolved_version(self) -> str:
+        import importlib
+
+        root = importlib.import_module(self.keras.__name__.split(".")[0])  # tf_keras or keras
+        return str(getattr(root, "__version__", getattr(self.keras, "__version__", "unknown")))
+
+    def is_available(self, device: str) -> str | None:
+        return _runtime.tf_unavailable(device)
+
+    def configure(self) -> dict[str, Any]:
+        return _runtime.tf_configure(self.threads)
+
+    def _placement(self):
+        return _runtime.tf_device(self.device)
+
+    def param_device(self, model: Any) -> str:
+        return model.weights[0].device
+
+    def runtime_info(self, model: Any) -> dict[str, Any]:
+        return {**super().runtime_info(model), "backend": "tensorflow", "eager_default": tf.executing_eagerly()}

@@ -1,0 +1,258 @@
+"""The ``frameworkbench`` command line."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from . import __version__
+from .spec import SpecError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+FAILED_STATUSES = ("failed", "timeout", "diverged")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return v
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH", help="results database (default: $FRAMEWORKBENCH_DB or ./frameworkbench.db)")
+
+
+def parser() -> argparse.ArgumentParser:
+    from .spec import DEVICES
+    from .targets import TARGETS
+
+    ap = argparse.ArgumentParser(prog="frameworkbench", description=(
+        "Compare tf.keras, standalone Keras 3 (tensorflow/jax/torch backends) and PyTorch on one "
+        "declarative model spec, with identical data, batches and initial weights."))
+    ap.add_argument("--version", action="version", version=f"frameworkbench {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="train a spec on several targets and store the results",
+                       description="Train SPEC on each target in its own worker process; store every run.")
+    r.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
+    r.add_argument("--targets", metavar="A,B", help=f"comma-separated targets (default: all): {', '.join(TARGETS)}")
+    r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)} (default: cpu); an unavailable "
+                                                    "device gives a skipped record, never a CPU fallback")
+    r.add_argument("--epochs", type=_positive_int, help="override training.epochs")
+    r.add_argument("--batch-size", type=_positive_int, help="override training.batch_size")
+    r.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (seed, seed+1, ...; default 1)")
+    r.add_argument("--threads", type=_positive_int, help="threads per framework (default: all cores)")
+    r.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
+    _db_arg(r)
+    r.add_argument("--out", metavar="DIR", help="also write the markdown report to DIR")
+    r.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    v = sub.add_parser("validate", help="check a spec and list every problem (exit 2 if any)")
+    v.add_argument("spec", metavar="SPEC")
+    v.add_argument("--data", action="store_true", help="also load and check the data it names")
+
+    t = sub.add_parser("targets", help="list targets, whether they are installed, and versions")
+    t.add_argument("--json", action="store_true")
+
+    res = sub.add_parser("results", help="list stored runs")
+    res.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    res.add_argument("--spec", metavar="NAME", help="only runs of this spec name")
+    res.add_argument("--target", metavar="T", help="only runs of this target")
+    _db_arg(res)
+
+    rep = sub.add_parser("report", help="write markdown reports from the stored runs")
+    rep.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
+    rep.add_argument("--spec", metavar="NAME", help="only this spec name")
+    _db_arg(rep)
+    return ap
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_validate(args) -> int:
+    from .spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.data:
+        from .data import load_dataset
+
+        ds = load_dataset(spec)
+        print(f"data ok: {ds.summary()} hash {ds.hash}")
+    print(f"{args.spec}: ok ({spec.name}, {spec.task}, {len(spec.layers)} layers, spec hash {spec.hash})")
+    return EXIT_OK
+
+
+def cmd_targets(args) -> int:
+    from .targets import TARGETS
+
+    rows = []
+    for t in TARGETS.values():
+        missing = t.missing_modules()
+        rows.append({"target": t.name, "installed": not missing, "missing": missing, "versions": t.versions(),
+                     "env": t.env})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in rows:
+        vers = ", ".join(f"{k} {v or '-'}" for k, v in r["versions"].items())
+        state = "installed" if r["installed"] else f"not installed (missing {', '.join(r['missing'])})"
+        print(f"{r['target']:<18} {state:<12}  {vers}")
+    return EXIT_OK
+
+
+class Progress:
+    """Prints one line per run start, epoch and finish on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, ev: dict) -> None:
+        if self.quiet:
+            return
+        kind = ev.get("event")
+        tag = f"[{ev.get('index')}/{ev.get('runs')}] {ev.get('target')} seed {ev.get('seed')}"
+        if kind == "plan":
+            line = f"{ev['runs']} runs; dataset {ev['dataset_hash']} {ev['dataset']}"
+        elif kind == "start":
+            line = f"{tag}: starting worker"
+        elif kind == "imported":
+            line = f"{tag}: framework imported in {ev['seconds']:.1f} s"
+        elif kind == "epoch":
+            vals = " ".join(f"{k} {v:.4f}" for k, v in ev.items() if k.startswith("val_"))
+            line = f"{tag}: epoch {ev['epoch']}/{ev['epochs']} loss {ev['loss']:.4f} {vals} ({ev['seconds']:.2f} s)"
+        elif kind == "done":
+            line = f"{tag}: {ev['status']}" + (f" — {ev['error']}" if ev.get("error") else "")
+        else:
+            return
+        print(line, file=sys.stderr, flush=True)
+
+
+def cmd_run(args) -> int:
+    from .report.summary import write_reports
+    from .report.tables import comparison_table
+    from .runner import RunOptions, run
+    from .spec import load_spec
+    from .targets import parse_targets
+
+    spec = load_spec(args.spec)
+    if args.epochs or args.batch_size:
+        spec = spec.with_overrides(epochs=args.epochs, batch_size=args.batch_size)
+    targets = parse_targets(args.targets)
+    opts = RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout, db=args.db)
+    opts.check()
+    records = []
+
+    def on_event(ev: dict) -> None:
+        if ev.get("event") == "done":
+            records.append(ev["record"])
+        progress(ev)
+
+    progress = Progress(args.quiet)
+    try:
+        run(spec, targets, opts, on_event)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(records)} completed run(s) are stored", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(records, indent=2, default=str))
+    else:
+        print(comparison_table(records))
+    if args.out:
+        cmd = "frameworkbench report --out " + shlex.quote(args.out) + (f" --db {shlex.quote(args.db)}" if args.db else "")
+        for p in write_reports(records, Path(args.out), cmd):
+            print(f"report written: {p}", file=sys.stderr)
+    bad = [r for r in records if r["status"] in FAILED_STATUSES]
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def cmd_results(args) -> int:
+    from .report.markdown import table
+    from .report.tables import run_row
+    from .store import Store
+
+    with Store(args.db) as st:
+        rows = [run_row(r) for r in st.records(spec_name=args.spec, target=args.target)]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=str))
+        return EXIT_OK
+    cols = ["run_id", "spec", "target", "seed", "status", "params", "loss", "val_loss", "metric", "val_metric",
+            "median_epoch_s", "created_at"]
+    if args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    elif args.format == "markdown":
+        print(table(cols, [[r[c] for c in cols] for r in rows]))
+    else:
+        from .report.markdown import cell
+
+        grid = [cols] + [[cell(r[c]) for c in cols] for r in rows]
+        widths = [max(len(row[i]) for row in grid) for i in range(len(cols))]
+        for row in grid:
+            print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        if not rows:
+            print("(no runs stored)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .report.summary import write_reports
+    from .store import Store
+
+    with Store(args.db) as st:
+        records = st.records(spec_name=args.spec)
+    if not records:
+        print("no runs stored" + (f" for spec {args.spec!r}" if args.spec else "") + "; run `frameworkbench run SPEC` "
+              "first", file=sys.stderr)
+        return EXIT_FAILED
+    cmd = "frameworkbench report --out " + shlex.quote(args.out) + (f" --spec {shlex.quote(args.spec)}" if args.spec
+                                                                     else "")
+    for p in write_reports(records, Path(args.out), cmd):
+        print(f"report written: {p}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "targets": cmd_targets, "results": cmd_results,
+            "report": cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser()
+    args = ap.parse_args(argv)
+    if not args.command:
+        ap.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except SpecError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Datasets, the train/validation split, and the batch plan.
+
+The core prepares the data once (load, check, split, standardise, float32)
+into one ``.npz`` file named by its content hash; every worker loads that
+file. The batch plan -- the row order of every epoch -- is computed here from
+the training seed, and every target trains on exactly those mini-batches in
+that order.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .spec import (SKLEARN_DATASETS, Problem, Spec, SpecError, fmt, problem, train_count)
+from .weights import PLAN_STREAM, rng_for
+
+
+@dataclass
+class Dataset:
+    """Prepared arrays (float32 features; targets encoded for the spec's loss)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    n_classes: int | None
+    source: str
+
+    @property
+    def hash(self) -> str:
+        h = hashlib.sha256()
+        for a in (self.x_train, self.y_train, self.x_val, self.y_val):
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype}{a.shape}".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()[:16]
+
+    def summary(self) -> dict:
+        return {"source": self.source, "n_train": int(len(self.x_train)), "n_val": int(len(self.x_val)),
+                "n_features": int(self.x_train.shape[1]), "n_classes": self.n_classes}
+
+
+# --------------------------------------------------------------------------- sources
+def _synthetic(task: str, d: dict) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(np.random.SeedSequence([d["seed"], 100]))
+    n, f, noise = d["n_samples"], d["n_features"], d["noise"]
+    x = rng.standard_normal((n, f))
+    w = rng.standard_normal(f) / np.sqrt(f)
+    if task == "binary":
+        logit = 3 * (x @ w) + np.sin(2 * x[:, 0]) + noise * rng.standard_normal(n)
+        return x, (logit > 0).astype(np.int64)
+    if task == "multiclass":
+        k = d["n_classes"]
+        centers = rng.standard_normal((k, f)) * 1.5
+        y = rng.integers(0, k, n)
+        return centers[y] + x, y
+    y = x @ w + 0.5 * np.sin(2 * x[:, 0]) + noise * rng.standard_normal(n)
+    return x, y
+
+
+def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from sklearn import datasets
+    except ImportError:
+        raise SpecError([problem("data.source", "source 'sklearn' needs scikit-learn installed "
+                                                "(pip install scikit-learn)")]) from None
+    loader = getattr(datasets, f"load_{name}")
+    bunch = loader()
+    return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target)
+
+
+def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
+    path = Path(d["path"])
+    target = d["target"]
+    if not path.exists():
+        raise SpecError([problem("data.path", f"data file not found: {path}")])
+    if path.is_dir() or path.stat().st_size == 0:
+        raise SpecError([problem("data.path", f"data file is empty or not a file: {path}")])
+    kind = d["format"]
+    if kind == "npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:  # never unpickle user files
+                cols = {k: z[k] for k in z.files}
+        except Exception as exc:
+            raise SpecError([problem("data.path", f"cannot read NPZ file {path}: {exc}")]) from None
+        if target not in cols:
+            raise SpecError([problem("data.target", f"target {fmt(target)} not in {path}; "
+                                                    f"arrays present: {', '.join(sorted(cols))}")])
+        y = cols.pop(target)
+        feats = [np.asarray(v).reshape(len(v), -1) if np.ndim(v) else None for v in cols.values()]
+        if not feats or any(f is None or len(f) != len(y) for f in feats):
+            raise SpecError([problem("data.path", f"NPZ {path} needs feature arrays with one row per target "
+                                                  f"value ({len(y)})")])
+        x = np.concatenate(feats, axis=1)
+        names = [f"{k}" for k in cols]
+    else:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise SpecError([problem("data.format", f"reading {kind} files needs pandas installed")]) from None
+        try:
+            frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SpecError([problem("data.path", f"cannot read {kind.upper()} file {path}: {reason}")]) from None
+        if frame.empty:
+            raise SpecError([problem("data.path", f"data file has no rows: {path}")])
+        if target not in frame.columns:
+            raise SpecError([problem("data.target", f"target column {fmt(target)} not in {path}; columns: "
+                                                    f"{', '.join(map(str, frame.columns))}")])
+        y = frame[target].to_numpy()
+        feats = frame.drop(columns=[target])
+        bad = [str(c) for c in feats.columns if not np.issubdtype(feats[c].dtype, np.number)]
+        if bad:
+            raise SpecError([problem("data.path", f"non-numeric feature columns in {path}: {', '.join(bad)}")])
+        x = feats.to_numpy(dtype=np.float64)
+        names = list(map(str, feats.columns))
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise SpecError([problem("data.path", f"no feature columns in {path}")])
+    try:
+        x = x.astype(np.float64)
+    except (TypeError, ValueError):
+        raise SpecError([problem("data.path", f"non-numeric features in {path}")]) from None
+    if not np.isfinite(x).all():
+        rows, cols = np.nonzero(~np.isfinite(x))
+        raise SpecError([problem("data.path", f"{len(rows)} NaN/inf feature values in {path} "
+                                              f"(first at row {rows[0]}, column {names[cols[0]]!r})")])
+    return x, y
+
+
+# --------------------------------------------------------------------------- checks and encoding
+def _labels(task: str, y: np.ndarray, spec: Spec, where: str) -> tuple[np.ndarray, int | None]:
+    """Check the targets fit the task; return them as int class ids or float values."""
+    y = np.asarray(y)
+    if y.ndim > 1 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 and task != "regression":
+        raise SpecError([problem(where, f"expected one label per row, got shape {y.shape}")])
+    if not np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.bool_):
+        raise SpecError([problem(where, f"non-numeric target values (dtype {y.dtype})")])
+    y = y.astype(np.float64)
+    if not np.isfinite(y).all():
+        raise SpecError([problem(where, f"{int((~np.isfinite(y)).sum())} NaN/inf target values")])
+    if task == "regression":
+        return y.reshape(len(y), -1), None
+    if not np.all(y == np.round(y)) or y.min() < 0:
+        raise SpecError([problem(where, f"task {fmt(task)} needs integer class labels >= 0, got values like "
+                                        f"{fmt(float(y[np.argmax((y != np.round(y)) | (y < 0))]))}")])
+    classes = np.unique(y).astype(np.int64)
+    if task == "binary" and not set(classes) <= {0, 1}:
+        raise SpecError([problem(where, f"task 'binary' needs labels 0 and 1, got {len(classes)} classes: "
+                                        f"{fmt(classes[:10].tolist())}")])
+    n_classes = 2 if task == "binary" else int(classes.max()) + 1
+    if task == "multiclass" and n_classes != spec.output_units:
+        raise SpecError([problem(where, f"the data has {n_classes} classes but the output layer has "
+                                        f"{spec.output_units} units")])
+    return y.astype(np.int64), n_classes
+
+
+def _encode(spec: Spec, y: np.ndarray, n_classes: int | None) -> np.ndarray:
+    if spec.task == "regression":
+        return y.astype(np.float32)
+    if spec.task == "binary":
+        return y.reshape(-1, 1).astype(np.float32)
+    if spec.loss["name"] == "sparse_categorical_crossentropy":
+        return y.astype(np.int64)
+    return np.eye(n_classes, dtype=np.float32)[y]
+
+
+def load_dataset(spec: Spec) -> Dataset:
+    """Load, check, split (seeded) and standardise the spec's data."""
+    d = spec.data
+    if d["source"] == "synthetic":
+        x, y = _synthetic(spec.task, d)
+        label = f"synthetic-{spec.task}"
+    elif d["source"] == "sklearn":
+        x, y = _sklearn(d["name"])
+        label = f"sklearn:{d['name']}"
+    else:
+        x, y = _from_file(d)
+        label = f"file:{Path(d['path']).name}"
+    where = "data.target" if d["source"] == "file" else "data"
+    problems: list[Problem] = []
+    if x.shape[1] != spec.n_features:
+        problems.append(problem("input_shape", f"the data has {x.shape[1]} features but input_shape is "
+                                               f"[{spec.n_features}]"))
+    if spec.task == "regression" and np.asarray(y).reshape(len(y), -1).shape[1] != spec.output_units:
+        problems.append(problem("layers", f"the data has {np.asarray(y).reshape(len(y), -1).shape[1]} target "
+                                          f"columns but the output layer has {spec.output_units} units"))
+    if problems:
+        raise SpecError(problems)
+    y, n_classes = _labels(spec.task, y, spec, where)
+    n = len(x)
+    n_train = train_count(n, d["validation_split"])
+    if n_train < 1 or (d["validation_split"] > 0 and n - n_train < 1):
+        raise SpecError([problem("data", f"{n} rows are too few for validation_split {d['validation_split']}")])
+    bs = spec.training["batch_size"]
+    if bs > n_train:
+        raise SpecError([problem("training.batch_size", f"got {bs}; expected at most the training set size "
+                                                        f"({n_train})")])
+    order = np.random.default_rng(np.random.SeedSequence([d["seed"], 101])).permutation(n)
+    tr, va = order[:n_train], order[n_train:]
+    x_train, x_val = x[tr], x[va]
+    if d["standardize"]:
+        mean, std = x_train.mean(0), x_train.std(0)
+        std[std == 0] = 1.0
+        x_train, x_val = (x_train - mean) / std, (x_val - mean) / std
+        if spec.task == "regression":
+            ym, ys = y[tr].mean(0), y[tr].std(0)
+            ys[ys == 0] = 1.0
+            y = (y - ym) / ys
+    enc = _encode(spec, y, n_classes)
+    return Dataset(x_train.astype(np.float32), enc[tr], x_val.astype(np.float32), enc[va], n_classes, label)
+
+
+# --------------------------------------------------------------------------- files
+def save(ds: Dataset, directory: Path) -> tuple[Path, str]:
+    """Write the dataset as ``<hash>.npz`` in ``directory`` (once); return path and hash."""
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = ds.hash
+    path = directory / f"data-{digest}.npz"
+    if not path.exists():
+        tmp = directory / f".data-{digest}.{id(ds)}.tmp.npz"
+        np.savez(tmp, x_train=ds.x_train, y_train=ds.y_train, x_val=ds.x_val, y_val=ds.y_val,
+                 n_classes=np.int64(ds.n_classes or 0))
+        tmp.replace(path)
+    return path, digest
+
+
+def load(path: Path) -> Dataset:
+    with np.load(path, allow_pickle=False) as z:
+        nc = int(z["n_classes"])
+        return Dataset(z["x_train"], z["y_train"], z["x_val"], z["y_val"], nc or None, str(path))
+
+
+# --------------------------------------------------------------------------- batch plan
+def batch_plan(n_train: int, epochs: int, seed: int) -> np.ndarray:
+    """Row order of every epoch, shape (epochs, n_train): one seeded permutation per epoch."""
+    rng = rng_for(seed, PLAN_STREAM)
+    return np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int64)
+
+
+def batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Split one epoch's order into consecutive mini-batches (the last may be smaller)."""
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]

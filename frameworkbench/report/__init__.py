@@ -1,0 +1,1 @@
+"""Reports rendered from stored records only: markdown tables (and, later, plots)."""

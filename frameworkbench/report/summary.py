@@ -1,0 +1,74 @@
+"""The comparison report: markdown rendered from stored records only."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .markdown import table
+from .tables import comparison_table
+
+
+def latest_records(records: list[dict]) -> dict[str, list[dict]]:
+    """Per spec name: the newest spec version's records, newest per (target, seed)."""
+    by_name: dict[str, list[dict]] = {}
+    for r in sorted(records, key=lambda r: (r["created_at"], r["run_id"])):
+        by_name.setdefault(r["spec_name"], []).append(r)
+    out = {}
+    for name, recs in sorted(by_name.items()):
+        newest_hash = recs[-1]["spec_hash"]
+        latest: dict[tuple, dict] = {}
+        for r in recs:
+            if r["spec_hash"] == newest_hash:
+                latest[(r["target"], r["seed"])] = r
+        out[name] = list(latest.values())
+    return out
+
+
+def render(spec_name: str, records: list[dict], command: str | None = None) -> str:
+    """Markdown report for one spec's records."""
+    spec = records[-1]["spec"]
+    ds_hashes = sorted({str(r.get("dataset_hash")) for r in records})
+    layers = " → ".join(
+        (f"Dense({lay['units']}, {lay['activation']['name']})" if lay["type"] == "dense"
+         else lay["activation"]["name"]) for lay in spec["layers"])
+    parts = [f"# frameworkbench report: {spec_name}", ""]
+    if spec.get("description"):
+        parts += [spec["description"], ""]
+    ds = records[-1].get("dataset") or {}
+    parts += [
+        f"- model: input {spec['input_shape']} → {layers}",
+        f"- loss `{spec['loss']['name']}`, optimizer `{json.dumps(spec['optimizer'], sort_keys=True)}`, "
+        f"batch {spec['training']['batch_size']}, epochs {spec['training']['epochs']}, init `{spec['init']}`",
+        f"- data: {ds.get('source')} ({ds.get('n_train')} train / {ds.get('n_val')} validation rows, "
+        f"{ds.get('n_features')} features); dataset hash {', '.join(ds_hashes)}",
+        f"- spec hash {records[-1]['spec_hash']}; seeds {sorted({r['seed'] for r in records})}",
+        "", "## Comparison", "",
+        "Medians over seeds. Epoch and step times exclude the first epoch (tracing / compilation), "
+        "which is shown on its own.", "",
+        comparison_table(records), "", "## Environment", ""]
+    versions: dict[str, str] = {}
+    for r in records:
+        for k, v in (r.get("versions") or {}).items():
+            versions.setdefault(k, v or "not installed")
+    host = records[-1].get("host") or {}
+    parts += [table(["package", "version"], sorted(versions.items())), "",
+              f"Host: {host.get('cpu')}, {host.get('cores')} cores, {host.get('memory_gib')} GiB, "
+              f"{host.get('os')}, Python {host.get('python')}; threads per run: "
+              f"{sorted({r.get('threads') for r in records})}", "",
+              "## Runs", "",
+              table(["run id", "target", "seed", "status", "created at"],
+                    [[r["run_id"], r["target"], r["seed"], r["status"], r["created_at"]] for r in records]), ""]
+    if command:
+        parts += ["Regenerate with:", "", f"    {command}", ""]
+    return "\n".join(parts)
+
+
+def write_reports(records: list[dict], out_dir: Path, command: str | None = None) -> list[Path]:
+    """Write ``<spec name>.md`` for each spec among ``records``; return the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, recs in latest_records(records).items():
+        path = out_dir / f"{name}.md"
+        path.write_text(render(name, recs, command), encoding="utf-8")
+        paths.append(path)
+    return paths

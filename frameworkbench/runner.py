@@ -1,0 +1,253 @@
+"""Plans runs, prepares shared inputs once, launches one worker process per run, collects records.
+
+The data file, batch plans and initial weights are written once per
+invocation; each (target, seed) run then executes in a fresh worker process
+(``python -m frameworkbench.worker``) so framework env vars, thread settings,
+timings and peak memory belong to that run alone. A worker that raises,
+crashes or runs past its time limit still yields a record (``failed`` or
+``timeout``) and the other runs go on.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__, data, weights
+from .measure import host_info
+from .spec import DEVICES, Spec, SpecError, unknown
+from .store import Store
+from .targets import Target, package_version
+from .worker import EVENT_PREFIX
+
+Event = Callable[[dict], None]
+STDERR_TAIL_LINES = 15
+
+
+@dataclass
+class RunOptions:
+    """How to run: device, threads, seeds, limits, where results go."""
+
+    device: str = "cpu"
+    threads: int | None = None  # None: every core the process may use
+    seeds: int = 1
+    timeout: float | None = None  # seconds per run
+    db: str | os.PathLike | None = None
+    store: bool = True
+    mode: str = "train"
+    extra_env: dict = field(default_factory=dict)
+
+    def resolved_threads(self) -> int:
+        if self.threads is not None:
+            return self.threads
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+    def check(self) -> None:
+        problems = []
+        if self.device not in DEVICES:
+            problems += [unknown("--device", "device", self.device, DEVICES)]
+        if self.threads is not None and not 1 <= self.threads <= 1024:
+            problems.append(unknown("--threads", "thread count", self.threads, ["an integer in [1, 1024]"]))
+        if not 1 <= self.seeds <= 1000:
+            problems.append(unknown("--seeds", "seed count", self.seeds, ["an integer in [1, 1000]"]))
+        if problems:
+            raise SpecError(problems)
+
+
+@dataclass
+class Inputs:
+    """Files every worker of one invocation reads."""
+
+    data_path: Path
+    dataset_hash: str
+    dataset_summary: dict
+    plans: dict[int, Path]
+    weights: dict[int, Path]
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def seeds_for(spec: Spec, n: int) -> list[int]:
+    base = spec.training["seed"]
+    return [base + i for i in range(n)]
+
+
+def prepare_inputs(spec: Spec, seeds: list[int], workdir: Path) -> Inputs:
+    """Load and check the data, write it once, and the batch plan and weights per seed."""
+    ds = data.load_dataset(spec)
+    path, digest = data.save(ds, workdir)
+    plans, inits = {}, {}
+    for seed in seeds:
+        plans[seed] = workdir / f"plan-{seed}.npy"
+        np.save(plans[seed], data.batch_plan(len(ds.x_train), spec.training["epochs"], seed))
+        inits[seed] = workdir / f"weights-{seed}.npz"
+        weights.save(weights.initial_weights(spec, seed), inits[seed])
+    return Inputs(path, digest, ds.summary(), plans, inits)
+
+
+def versions_for(target: Target) -> dict:
+    return {"frameworkbench": __version__, "numpy": package_version("numpy"), **target.versions()}
+
+
+def run_key(spec: Spec, dataset_hash: str, target: Target, device: str, seed: int, versions: dict) -> str:
+    blob = json.dumps([spec.hash, dataset_hash, target.name, device, seed, versions], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def base_record(spec: Spec, target: Target, seed: int, inputs: Inputs, opts: RunOptions, batch_id: str) -> dict:
+    """The context every record carries, whatever happens to the run."""
+    versions = versions_for(target)
+    return {
+        "run_id": uuid.uuid4().hex[:12], "batch_id": batch_id, "created_at": now(), "target": target.name,
+        "family": target.family, "backend": target.backend, "status": "pending", "error": None,
+        "spec_name": spec.name, "spec_hash": spec.hash, "spec": spec.to_dict(), "init": spec.init,
+        "dataset_hash": inputs.dataset_hash, "dataset": inputs.dataset_summary, "seed": seed,
+        "device_requested": opts.device, "device": None, "threads": opts.resolved_threads(),
+        "versions": versions, "host": host_info(), "mode": opts.mode,
+        "run_key": run_key(spec, inputs.dataset_hash, target, opts.device, seed, versions),
+    }
+
+
+def launch(job: dict, workdir: Path, timeout: float | None, on_event: Event | None = None,
+           extra_env: dict | None = None) -> dict:
+    """Run one worker process for ``job``; always return a result dict (never raise for worker faults)."""
+    job_path = workdir / f"job-{job['run_id']}.json"
+    job["record_path"] = str(workdir / f"record-{job['run_id']}.json")
+    job["probe_path"] = str(workdir / f"probe-{job['run_id']}.npz")
+    job_path.write_text(json.dumps(job))
+    stderr_path = workdir / f"stderr-{job['run_id']}.txt"
+    env = {**os.environ, **job["env"], **(extra_env or {})}
+    t0 = time.perf_counter()
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "frameworkbench.worker", str(job_path)],
+                                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True, text=True, bufsize=1)
+        lines: "queue.Queue[str | None]" = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        timed_out = False
+        try:
+            done = False
+            while not done:
+                left = None if timeout is None else timeout - (time.perf_counter() - t0)
+                if left is not None and left <= 0:
+                    timed_out = True
+                    _kill(proc)
+                    break
+                try:
+                    line = lines.get(timeout=0.2 if left is None else min(0.2, left))
+                except queue.Empty:
+                    continue
+                if line is None:
+                    done = True
+                elif line.startswith(EVENT_PREFIX) and on_event:
+                    try:
+                        on_event(json.loads(line[len(EVENT_PREFIX):]))
+                    except json.JSONDecodeError:
+                        pass
+            proc.wait()
+        except BaseException:
+            _kill(proc)
+            raise
+    wall = time.perf_counter() - t0
+    record_path = Path(job["record_path"])
+    tail = _tail(stderr_path)
+    if timed_out:
+        return {"status": "timeout", "error": f"time limit of {timeout:g} s exceeded; worker killed",
+                "stderr_tail": tail, "worker_wall_s": wall}
+    if record_path.exists():
+        result = json.loads(record_path.read_text())
+        if result.get("status") == "failed":
+            result["stderr_tail"] = tail
+        result["worker_wall_s"] = wall
+        return result
+    how = f"signal {-proc.returncode}" if proc.returncode and proc.returncode < 0 else f"exit code {proc.returncode}"
+    return {"status": "failed", "error": f"worker died ({how}) without a record" + (f": {tail.splitlines()[-1]}"
+                                                                                     if tail else ""),
+            "stderr_tail": tail, "worker_wall_s": wall}
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-STDERR_TAIL_LINES:])
+
+
+def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_event: Event | None = None) -> list[dict]:
+    """Run every target × seed in its own worker; store and return the records in run order."""
+    opts = opts or RunOptions()
+    opts.check()
+    seeds = seeds_for(spec, opts.seeds)
+    batch_id = uuid.uuid4().hex[:12]
+    emit = on_event or (lambda e: None)
+    store = Store(opts.db) if opts.store else None
+    records: list[dict] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="frameworkbench-") as tmp:
+            workdir = Path(tmp)
+            inputs = prepare_inputs(spec, seeds, workdir)
+            plan = [(t, s) for t in targets for s in seeds]
+            emit({"event": "plan", "runs": len(plan), "dataset_hash": inputs.dataset_hash,
+                  "dataset": inputs.dataset_summary})
+            for i, (target, seed) in enumerate(plan, 1):
+                rec = base_record(spec, target, seed, inputs, opts, batch_id)
+                emit({"event": "start", "index": i, "runs": len(plan), "target": target.name, "seed": seed})
+                missing = target.missing_modules()
+                if missing:
+                    rec.update(status="skipped", error=f"not installed: {', '.join(missing)} (pip install "
+                                                        f"'frameworkbench[{target.family.replace('.', '')}]')")
+                else:
+                    job = {"run_id": rec["run_id"], "target": target.name, "spec": spec.to_dict(), "seed": seed,
+                           "device": opts.device, "threads": rec["threads"], "mode": opts.mode,
+                           "data_path": str(inputs.data_path), "plan_path": str(inputs.plans[seed]),
+                           "weights_path": str(inputs.weights[seed]), "env": target.env}
+
+                    def relay(ev: dict, _t=target.name, _s=seed, _i=i) -> None:
+                        emit({**ev, "target": _t, "seed": _s, "index": _i, "runs": len(plan)})
+
+                    result = launch(job, workdir, opts.timeout, relay, opts.extra_env)
+                    if opts.mode == "probe" and Path(job["probe_path"]).exists():
+                        with np.load(job["probe_path"]) as z:
+                            result["probe_arrays"] = {k: z[k] for k in z.files}
+                    rec.update(result)
+                rec["finished_at"] = now()
+                if store is not None:
+                    store.save({k: v for k, v in rec.items() if k != "probe_arrays"})
+                records.append(rec)
+                emit({"event": "done", "index": i, "runs": len(plan), "target": target.name, "seed": seed,
+                      "status": rec["status"], "error": rec.get("error"), "record": rec})
+    finally:
+        if store is not None:
+            store.close()
+    return records

@@ -1,0 +1,652 @@
+"""Model specs: loading, validation and the normalised, fully explicit form.
+
+A spec is validated once, when it is loaded; adapters never validate. Every
+problem is collected and reported at once, each naming the field path, the
+received value and what is allowed. All user-facing error messages of the
+project are built by the helpers in this module.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+TASKS = ("binary", "multiclass", "regression")
+LAYER_TYPES = ("activation", "dense")
+ACTIVATIONS = ("elu", "leaky_relu", "linear", "relu", "sigmoid", "softmax", "tanh")
+# Parameters each activation takes, with the project's defaults (the seed
+# document's values where it gives one: leaky ReLU slope 0.01).
+ACTIVATION_PARAMS: dict[str, dict[str, float]] = {
+    "leaky_relu": {"negative_slope": 0.01},
+    "elu": {"alpha": 1.0},
+}
+LOSSES = ("binary_crossentropy", "categorical_crossentropy", "mse", "sparse_categorical_crossentropy")
+OPTIMIZERS = ("adam", "sgd")
+# Every optimiser parameter is explicit; defaults are Keras' (documented in README).
+OPTIMIZER_DEFAULTS: dict[str, dict[str, float]] = {
+    "adam": {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    "sgd": {"learning_rate": 1e-2, "momentum": 0.0},
+}
+METRICS = ("accuracy", "mae", "mse")
+INIT_MODES = ("native", "shared")
+DATA_SOURCES = ("file", "sklearn", "synthetic")
+SKLEARN_DATASETS = {  # name -> task it fits
+    "breast_cancer": "binary",
+    "diabetes": "regression",
+    "digits": "multiclass",
+    "iris": "multiclass",
+    "wine": "multiclass",
+}
+FILE_FORMATS = ("csv", "npz", "parquet")
+DEVICES = ("auto", "cpu", "gpu", "tpu")
+
+# Which losses fit which task, and the output activation each loss needs.
+TASK_LOSSES = {
+    "binary": ("binary_crossentropy", "mse"),
+    "multiclass": ("categorical_crossentropy", "sparse_categorical_crossentropy", "mse"),
+    "regression": ("mse",),
+}
+LOSS_OUTPUT_ACTIVATION = {
+    "binary_crossentropy": ("sigmoid",),
+    "categorical_crossentropy": ("softmax",),
+    "sparse_categorical_crossentropy": ("softmax",),
+}
+TASK_METRICS = {"binary": ("accuracy", "mae", "mse"), "multiclass": ("accuracy", "mae", "mse"),
+                "regression": ("mae", "mse")}
+DEFAULT_LOSS = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy",
+                "regression": "mse"}
+DEFAULT_METRICS = {"binary": ["accuracy"], "multiclass": ["accuracy"], "regression": ["mae"]}
+
+MAX_UNITS = 1 << 16
+MAX_LAYERS = 256
+MAX_EPOCHS = 100_000
+MAX_BATCH = 1 << 20
+MAX_SAMPLES = 10_000_000
+MAX_FEATURES = 1 << 16
+CROSSENTROPY_EPSILON = 1e-7  # probability clipping, Keras' value
+
+
+# --------------------------------------------------------------------------- errors
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: where it is and what is wrong."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(ValueError):
+    """Invalid user input (spec, data file, CLI value); carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        n = len(self.problems)
+        lines = [f"{head}{n} problem{'s' if n != 1 else ''} found:"] if n > 1 else []
+        lines += [("  " if n > 1 else head) + str(p) for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def fmt(value: Any) -> str:
+    """Render a received value the way messages show it."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = json.dumps(value, default=str) if not isinstance(value, (int, float)) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unknown(path: str, what: str, value: Any, allowed: Iterable[str]) -> Problem:
+    allowed = sorted(allowed)
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, allowed, n=1)
+        if close:
+            hint = f" (did you mean '{close[0]}'?)"
+    return Problem(path, f"unknown {what} {fmt(value)}{hint}; expected one of: {', '.join(allowed)}")
+
+
+def wrong_type(path: str, value: Any, expected: str) -> Problem:
+    return Problem(path, f"expected {expected}, got {fmt(value)} ({type(value).__name__})")
+
+
+def missing(path: str, what: str = "required field") -> Problem:
+    return Problem(path, f"missing {what}")
+
+
+def out_of_range(path: str, value: Any, allowed: str) -> Problem:
+    return Problem(path, f"got {fmt(value)}; expected {allowed}")
+
+
+def problem(path: str, message: str) -> Problem:
+    return Problem(path, message)
+
+
+# --------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    def param(self, key: str) -> float:
+        return float(self.params[key])
+
+
+@dataclass(frozen=True)
+class Layer:
+    type: str
+    activation: Activation
+    units: int | None = None
+    use_bias: bool = True
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated spec. ``raw`` is the normalised dict with every default explicit."""
+
+    raw: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.raw["name"]
+
+    @property
+    def task(self) -> str:
+        return self.raw["task"]
+
+    @property
+    def n_features(self) -> int:
+        return int(self.raw["input_shape"][0])
+
+    @property
+    def layers(self) -> list[Layer]:
+        out = []
+        for lay in self.raw["layers"]:
+            act = Activation(lay["activation"]["name"],
+                             {k: v for k, v in lay["activation"].items() if k != "name"})
+            out.append(Layer(lay["type"], act, lay.get("units"), lay.get("use_bias", True)))
+        return out
+
+    @property
+    def dense_layers(self) -> list[Layer]:
+        return [lay for lay in self.layers if lay.type == "dense"]
+
+    @property
+    def output_units(self) -> int:
+        return int(self.dense_layers[-1].units)
+
+    @property
+    def output_activation(self) -> Activation:
+        return self.layers[-1].activation
+
+    @property
+    def loss(self) -> dict:
+        return dict(self.raw["loss"])
+
+    @property
+    def optimizer(self) -> dict:
+        return dict(self.raw["optimizer"])
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.raw["metrics"])
+
+    @property
+    def training(self) -> dict:
+        return dict(self.raw["training"])
+
+    @property
+    def data(self) -> dict:
+        return dict(self.raw["data"])
+
+    @property
+    def init(self) -> str:
+        return self.raw["init"]
+
+    @property
+    def hash(self) -> str:
+        """Content hash of everything that affects results (not name/description)."""
+        body = {k: v for k, v in self.raw.items() if k not in ("name", "description")}
+        blob = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(dict(self.raw))
+
+    def with_overrides(self, *, epochs: int | None = None, batch_size: int | None = None,
+                       seed: int | None = None, init: str | None = None) -> "Spec":
+        """A new validated spec with training values replaced (CLI overrides)."""
+        raw = self.to_dict()
+        if epochs is not None:
+            raw["training"]["epochs"] = epochs
+        if batch_size is not None:
+            raw["training"]["batch_size"] = batch_size
+        if seed is not None:
+            raw["training"]["seed"] = seed
+        if init is not None:
+            raw["init"] = init
+        return validate(raw)
+
+
+# --------------------------------------------------------------------------- loading
+def load_spec(source: "str | os.PathLike | Mapping[str, Any] | Spec") -> Spec:
+    """Load and validate a spec from a YAML/JSON path, a dict, or return a Spec as is."""
+    if isinstance(source, Spec):
+        return source
+    if isinstance(source, Mapping):
+        return validate(source)
+    path = Path(source)
+    label = str(path)
+    if not path.exists():
+        raise SpecError([Problem("", f"spec file not found: {label}")])
+    if path.is_dir():
+        raise SpecError([Problem("", f"spec path is a directory, expected a YAML or JSON file: {label}")])
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        if path.suffix.lower() == ".json":
+            raw = json.loads(text)
+        else:
+            import yaml  # safe loader only: specs never construct Python objects
+
+            raw = yaml.safe_load(text)
+    except Exception as exc:  # parse errors of either format
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        elif hasattr(exc, "lineno"):
+            where = f" at line {exc.lineno}, column {exc.colno}"
+        reason = getattr(exc, "problem", None) or getattr(exc, "msg", None) or str(exc).splitlines()[0]
+        raise SpecError([Problem("", f"malformed {'JSON' if path.suffix.lower() == '.json' else 'YAML'}"
+                                     f"{where}: {reason}")], source=label) from None
+    if not isinstance(raw, Mapping):
+        raise SpecError([wrong_type("", raw, "a mapping of spec fields")], source=label)
+    if "name" not in raw:
+        raw = {**raw, "name": path.stem}
+    return validate(raw, source=label)
+
+
+# --------------------------------------------------------------------------- validation
+class _Checker:
+    """Collects problems while reading fields of a raw mapping."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, p: Problem) -> None:
+        self.problems.append(p)
+
+    def mapping(self, raw: Any, path: str) -> dict | None:
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.add(wrong_type(path, raw, "a mapping"))
+            return None
+        return dict(raw)
+
+    def extra(self, raw: Mapping, allowed: Iterable[str], path: str) -> None:
+        allowed = list(allowed)
+        for key in raw:
+            if key not in allowed:
+                self.add(unknown(f"{path}.{key}" if path else str(key), "field", key, allowed))
+
+    def integer(self, raw: Mapping, key: str, path: str, default: Any = ..., lo: int = 1,
+                hi: int | None = None) -> int | None:
+        p = f"{path}.{key}" if path else key
+        if key not in raw or raw[key] is None:
+            if default is ...:
+                self.add(missing(p))
+                return None
+            return default
+        v = raw[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+            self.add(wrong_type(p, v, "an integer"))
+            return None
+        v = int(v)
+        if v < lo or (hi is not None and v > hi):
+            self.add(out_of_range(p, v, f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"))
+            return None
+        return v
+
+    def number(self, raw: Mapping, key: str, path: str, default: Any = ..., lo: float | None = None,
+               hi: float | None = None, lo_open: bool = False, hi_open: bool = False) -> float | None:
+        p = f"{path}.{key}" if path else key
+        if key not in raw or raw[key] is None:
+            if default is ...:
+                self.add(missing(p))
+                return None
+            return default
+        v = raw[key]
+        if isinstance(v, str):
+            try:
+                v = float(v)  # YAML reads "1e-3" without a dot as a string
+            except ValueError:
+                pass
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.add(wrong_type(p, v, "a number"))
+            return None
+        v = float(v)
+        bad = not math.isfinite(v)
+        bad = bad or (lo is not None and (v <= lo if lo_open else v < lo))
+        bad = bad or (hi is not None and (v >= hi if hi_open else v > hi))
+        if bad:
+            lb = "(" if lo_open else "["
+            rb = ")" if hi_open else "]"
+            rng = f"a finite number in {lb}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}{rb}"
+            self.add(out_of_range(p, v, rng))
+            return None
+        return v
+
+    def choice(self, raw: Mapping, key: str, path: str, allowed: Iterable[str], what: str,
+               default: Any = ...) -> str | None:
+        p = f"{path}.{key}" if path else key
+        if key not in raw or raw[key] is None:
+            if default is ...:
+                self.add(missing(p))
+                return None
+            return default
+        v = raw[key]
+        if not isinstance(v, str) or v not in allowed:
+            self.add(unknown(p, what, v, allowed))
+            return None
+        return v
+
+    def boolean(self, raw: Mapping, key: str, path: str, default: bool) -> bool | None:
+        p = f"{path}.{key}"
+        v = raw.get(key, default)
+        if not isinstance(v, bool):
+            self.add(wrong_type(p, v, "true or false"))
+            return None
+        return v
+
+    def string(self, raw: Mapping, key: str, path: str, default: Any = ...) -> str | None:
+        p = f"{path}.{key}" if path else key
+        if key not in raw or raw[key] is None:
+            if default is ...:
+                self.add(missing(p))
+                return None
+            return default
+        v = raw[key]
+        if not isinstance(v, str) or not v.strip():
+            self.add(wrong_type(p, v, "a non-empty string"))
+            return None
+        return v
+
+
+TOP_FIELDS = ("name", "description", "task", "input_shape", "layers", "loss", "optimizer", "metrics",
+              "training", "data", "init")
+
+
+def validate(raw: Mapping[str, Any], source: str | None = None) -> Spec:
+    """Validate a raw spec mapping; return the normalised Spec or raise SpecError with every problem."""
+    c = _Checker()
+    if not isinstance(raw, Mapping):
+        raise SpecError([wrong_type("", raw, "a mapping of spec fields")], source=source)
+    c.extra(raw, TOP_FIELDS, "")
+    out: dict[str, Any] = {}
+    out["name"] = c.string(raw, "name", "", default="unnamed")
+    desc = raw.get("description", "")
+    out["description"] = desc if isinstance(desc, str) else str(desc)
+    task = c.choice(raw, "task", "", TASKS, "task")
+    out["task"] = task
+
+    shape = raw.get("input_shape")
+    if shape is None:
+        c.add(missing("input_shape"))
+    else:
+        if isinstance(shape, int) and not isinstance(shape, bool):
+            shape = [shape]
+        if (not isinstance(shape, (list, tuple)) or len(shape) != 1
+                or isinstance(shape[0], bool) or not isinstance(shape[0], int)):
+            c.add(wrong_type("input_shape", shape, "a list with one positive integer (the feature count)"))
+        elif not 1 <= shape[0] <= MAX_FEATURES:
+            c.add(out_of_range("input_shape[0]", shape[0], f"an integer in [1, {MAX_FEATURES}]"))
+        else:
+            out["input_shape"] = [int(shape[0])]
+
+    out["layers"] = _layers(c, raw.get("layers"))
+    out["loss"] = _loss(c, raw.get("loss", DEFAULT_LOSS.get(task or "", None)), task)
+    out["optimizer"] = _optimizer(c, raw.get("optimizer", "adam"))
+    out["metrics"] = _metrics(c, raw.get("metrics", DEFAULT_METRICS.get(task or "", [])), task)
+    out["training"] = _training(c, raw.get("training"))
+    out["data"] = _data(c, raw.get("data"), task, out.get("input_shape"))
+    out["init"] = c.choice(raw, "init", "", INIT_MODES, "init mode", default="shared")
+
+    if not c.problems:
+        _cross_checks(c, out)
+    if c.problems:
+        raise SpecError(c.problems, source=source)
+    return Spec(out)
+
+
+def _activation(c: _Checker, raw: Any, path: str) -> dict | None:
+    if raw is None:
+        raw = "linear"
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    m = c.mapping(raw, path)
+    if m is None:
+        return None
+    name = c.choice(m, "name", path, ACTIVATIONS, "activation")
+    if name is None:
+        return None
+    defaults = ACTIVATION_PARAMS.get(name, {})
+    c.extra(m, ["name", *defaults], path)
+    act: dict[str, Any] = {"name": name}
+    for key, dflt in defaults.items():
+        if key == "negative_slope":
+            act[key] = c.number(m, key, path, default=dflt, lo=0.0, hi=1.0)
+        else:
+            act[key] = c.number(m, key, path, default=dflt, lo=0.0, lo_open=True, hi=100.0)
+    return act
+
+
+def _layers(c: _Checker, raw: Any) -> list:
+    if raw is None:
+        c.add(missing("layers"))
+        return []
+    if not isinstance(raw, list):
+        c.add(wrong_type("layers", raw, "a list of layers"))
+        return []
+    if not raw:
+        c.add(problem("layers", "expected at least one layer, got an empty list"))
+        return []
+    if len(raw) > MAX_LAYERS:
+        c.add(out_of_range("layers", f"{len(raw)} layers", f"at most {MAX_LAYERS} layers"))
+        return []
+    layers = []
+    for i, lay in enumerate(raw):
+        path = f"layers[{i}]"
+        m = c.mapping(lay, path)
+        if m is None:
+            continue
+        kind = c.choice(m, "type", path, LAYER_TYPES, "layer type")
+        if kind == "dense":
+            c.extra(m, ["type", "units", "activation", "use_bias"], path)
+            units = c.integer(m, "units", path, hi=MAX_UNITS)
+            act = _activation(c, m.get("activation"), f"{path}.activation")
+            bias = c.boolean(m, "use_bias", path, True)
+            layers.append({"type": "dense", "units": units, "activation": act, "use_bias": bias})
+        elif kind == "activation":
+            c.extra(m, ["type", "activation"], path)
+            if "activation" not in m:
+                c.add(missing(f"{path}.activation"))
+                continue
+            act = _activation(c, m.get("activation"), f"{path}.activation")
+            layers.append({"type": "activation", "activation": act})
+    if layers and not any(lay["type"] == "dense" for lay in layers):
+        c.add(problem("layers", "expected at least one dense layer"))
+    return layers
+
+
+def _loss(c: _Checker, raw: Any, task: str | None) -> dict | None:
+    if raw is None:
+        c.add(missing("loss"))
+        return None
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    m = c.mapping(raw, "loss")
+    if m is None:
+        return None
+    name = c.choice(m, "name", "loss", LOSSES, "loss")
+    if name is None:
+        return None
+    out: dict[str, Any] = {"name": name}
+    if name.endswith("crossentropy"):
+        c.extra(m, ["name", "epsilon"], "loss")
+        out["epsilon"] = c.number(m, "epsilon", "loss", default=CROSSENTROPY_EPSILON, lo=0.0, hi=0.1)
+    else:
+        c.extra(m, ["name"], "loss")
+    return out
+
+
+def _optimizer(c: _Checker, raw: Any) -> dict | None:
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    m = c.mapping(raw, "optimizer")
+    if m is None:
+        return None
+    name = c.choice(m, "name", "optimizer", OPTIMIZERS, "optimizer")
+    if name is None:
+        return None
+    defaults = OPTIMIZER_DEFAULTS[name]
+    c.extra(m, ["name", *defaults], "optimizer")
+    out: dict[str, Any] = {"name": name}
+    out["learning_rate"] = c.number(m, "learning_rate", "optimizer", defaults["learning_rate"],
+                                    lo=0.0, lo_open=True, hi=10.0)
+    if name == "adam":
+        out["beta_1"] = c.number(m, "beta_1", "optimizer", defaults["beta_1"], lo=0.0, hi=1.0, hi_open=True)
+        out["beta_2"] = c.number(m, "beta_2", "optimizer", defaults["beta_2"], lo=0.0, hi=1.0, hi_open=True)
+        out["epsilon"] = c.number(m, "epsilon", "optimizer", defaults["epsilon"], lo=0.0, lo_open=True, hi=1.0)
+    else:
+        out["momentum"] = c.number(m, "momentum", "optimizer", defaults["momentum"], lo=0.0, hi=1.0, hi_open=True)
+    return out
+
+
+def _metrics(c: _Checker, raw: Any, task: str | None) -> list:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        c.add(wrong_type("metrics", raw, "a list of metric names"))
+        return []
+    out = []
+    for i, m in enumerate(raw):
+        if not isinstance(m, str) or m not in METRICS:
+            c.add(unknown(f"metrics[{i}]", "metric", m, METRICS))
+        elif task and m not in TASK_METRICS[task]:
+            c.add(problem(f"metrics[{i}]", f"metric {fmt(m)} does not fit task {fmt(task)}; expected one of: "
+                                           f"{', '.join(TASK_METRICS[task])}"))
+        elif m not in out:
+            out.append(m)
+    return out
+
+
+def _training(c: _Checker, raw: Any) -> dict:
+    m = c.mapping(raw, "training")
+    if m is None:
+        return {}
+    c.extra(m, ["epochs", "batch_size", "seed"], "training")
+    return {
+        "epochs": c.integer(m, "epochs", "training", default=5, hi=MAX_EPOCHS),
+        "batch_size": c.integer(m, "batch_size", "training", default=32, hi=MAX_BATCH),
+        "seed": c.integer(m, "seed", "training", default=0, lo=0, hi=2**31 - 1),
+    }
+
+
+def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> dict:
+    m = c.mapping(raw, "data")
+    if m is None:
+        return {}
+    source = c.choice(m, "source", "data", DATA_SOURCES, "data source", default="synthetic")
+    common = ["source", "validation_split", "standardize", "seed"]
+    out: dict[str, Any] = {"source": source}
+    if source == "synthetic":
+        c.extra(m, [*common, "n_samples", "n_features", "n_classes", "noise"], "data")
+        out["n_samples"] = c.integer(m, "n_samples", "data", default=4096, lo=4, hi=MAX_SAMPLES)
+        n_feat = input_shape[0] if input_shape else 10
+        out["n_features"] = c.integer(m, "n_features", "data", default=n_feat, hi=MAX_FEATURES)
+        if task == "multiclass":
+            out["n_classes"] = c.integer(m, "n_classes", "data", default=3, lo=2, hi=1000)
+        elif "n_classes" in m and task is not None:
+            c.add(problem("data.n_classes", f"only used with task 'multiclass', not {fmt(task)}"))
+        out["noise"] = c.number(m, "noise", "data", default=0.1, lo=0.0, hi=10.0)
+    elif source == "sklearn":
+        c.extra(m, [*common, "name"], "data")
+        name = c.choice(m, "name", "data", SKLEARN_DATASETS, "scikit-learn dataset")
+        out["name"] = name
+        if name and task and SKLEARN_DATASETS[name] != task:
+            c.add(problem("data.name", f"dataset {fmt(name)} is a {SKLEARN_DATASETS[name]} dataset, "
+                                       f"but task is {fmt(task)}"))
+    elif source == "file":
+        c.extra(m, [*common, "path", "target", "format"], "data")
+        out["path"] = c.string(m, "path", "data")
+        out["target"] = c.string(m, "target", "data")
+        fmt_default = None
+        if isinstance(out["path"], str):
+            suffix = Path(out["path"]).suffix.lower().lstrip(".")
+            fmt_default = suffix if suffix in FILE_FORMATS else None
+        out["format"] = c.choice(m, "format", "data", FILE_FORMATS, "file format",
+                                 default=fmt_default if fmt_default else ...)
+    out["validation_split"] = c.number(m, "validation_split", "data", default=0.2, lo=0.0, hi=0.9, hi_open=True)
+    out["standardize"] = c.boolean(m, "standardize", "data", True)
+    out["seed"] = c.integer(m, "seed", "data", default=0, lo=0, hi=2**31 - 1)
+    return out
+
+
+def _cross_checks(c: _Checker, s: dict) -> None:
+    """Checks that relate several fields (run only when every field is valid on its own)."""
+    task, loss = s["task"], s["loss"]["name"]
+    if loss not in TASK_LOSSES[task]:
+        c.add(problem("loss.name", f"loss {fmt(loss)} does not fit task {fmt(task)}; expected one of: "
+                                   f"{', '.join(TASK_LOSSES[task])}"))
+    layers = s["layers"]
+    if layers[0]["type"] != "dense":
+        c.add(problem("layers[0]", "the first layer must be a dense layer"))
+    out_act = layers[-1]["activation"]["name"]
+    needs = LOSS_OUTPUT_ACTIVATION.get(loss)
+    if needs and out_act not in needs:
+        c.add(problem(f"layers[{len(layers) - 1}].activation",
+                      f"loss {fmt(loss)} needs output activation {' or '.join(map(repr, needs))}, got {fmt(out_act)}"))
+    units = [lay["units"] for lay in layers if lay["type"] == "dense"]
+    last = max(i for i, lay in enumerate(layers) if lay["type"] == "dense")
+    if task == "binary" and units[-1] != 1:
+        c.add(problem(f"layers[{last}].units", f"a binary task needs 1 output unit, got {units[-1]}"))
+    if task == "multiclass" and s["data"].get("source") == "synthetic" and units[-1] != s["data"]["n_classes"]:
+        c.add(problem(f"layers[{last}].units", f"a multiclass task needs one output unit per class "
+                                               f"({s['data']['n_classes']}), got {units[-1]}"))
+    if task == "multiclass" and units[-1] < 2:
+        c.add(problem(f"layers[{last}].units", f"a multiclass task needs at least 2 output units, got {units[-1]}"))
+    for i, lay in enumerate(layers):
+        if lay["activation"]["name"] == "softmax" and i != len(layers) - 1 and not (
+                i == last and all(x["type"] == "activation" and x["activation"]["name"] == "linear"
+                                  for x in layers[i + 1:])):
+            c.add(problem(f"layers[{i}].activation", "softmax is only supported on the output layer"))
+    data = s["data"]
+    if data.get("source") == "synthetic" and data["n_features"] != s["input_shape"][0]:
+        c.add(problem("data.n_features", f"got {data['n_features']}, but input_shape is {s['input_shape']}"))
+    n_train = _train_count(data)
+    bs = s["training"]["batch_size"]
+    if n_train is not None and bs > n_train:
+        c.add(out_of_range("training.batch_size", bs, f"at most the training set size ({n_train})"))
+
+
+def _train_count(data: dict) -> int | None:
+    if data.get("source") != "synthetic":
+        return None
+    return train_count(data["n_samples"], data["validation_split"])
+
+
+def train_count(n_samples: int, validation_split: float) -> int:
+    """Number of training rows a split leaves (the one formula the data module uses)."""
+    return n_samples - int(round(n_samples * validation_split))

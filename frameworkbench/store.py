@@ -1,0 +1,126 @@
+"""SQLite results store: one row per run, the whole record kept as JSON.
+
+Versioned schema (``meta.schema_version``), WAL journal and a busy timeout so
+several processes can write one database, and every write in a transaction:
+a record is stored whole or not at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "frameworkbench.db"
+ENV_DB = "FRAMEWORKBENCH_DB"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id       TEXT PRIMARY KEY,
+    batch_id     TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    spec_name    TEXT NOT NULL,
+    spec_hash    TEXT NOT NULL,
+    dataset_hash TEXT,
+    target       TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    seed         INTEGER NOT NULL,
+    device       TEXT,
+    threads      INTEGER,
+    run_key      TEXT NOT NULL,
+    record       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_spec ON runs (spec_name, spec_hash, target);
+CREATE INDEX IF NOT EXISTS runs_key ON runs (run_key, status);
+"""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+class Store:
+    """Results database. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path else default_path()
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._tx():
+            for stmt in filter(str.strip, _SCHEMA.split(";")):
+                self.conn.execute(stmt)
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} has schema version {row[0]}, newer than this frameworkbench "
+                                   f"({SCHEMA_VERSION}); upgrade frameworkbench")
+
+    def _tx(self):
+        conn = self.conn
+
+        class _Tx:
+            def __enter__(self):
+                conn.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, exc, tb):
+                conn.execute("ROLLBACK" if exc_type else "COMMIT")
+                return False
+
+        return _Tx()
+
+    def save(self, record: dict) -> None:
+        """Insert (or replace) one run record in a single transaction."""
+        with self._tx():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (record["run_id"], record["batch_id"], record["created_at"], record["spec_name"],
+                 record["spec_hash"], record.get("dataset_hash"), record["target"], record["status"],
+                 int(record["seed"]), record.get("device"), record.get("threads"), record["run_key"],
+                 json.dumps(record, sort_keys=True)))
+
+    def records(self, *, spec_name: str | None = None, target: str | None = None, status: str | None = None,
+                batch_id: str | None = None, run_ids: Iterable[str] | None = None) -> list[dict]:
+        """Stored records matching every given filter, oldest first."""
+        where, args = [], []
+        for col, val in (("spec_name", spec_name), ("target", target), ("status", status), ("batch_id", batch_id)):
+            if val is not None:
+                where.append(f"{col} = ?")
+                args.append(val)
+        if run_ids is not None:
+            ids = list(run_ids)
+            where.append(f"run_id IN ({','.join('?' * len(ids))})")
+            args += ids
+        sql = "SELECT record FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at, run_id"
+        return [json.loads(r[0]) for r in self.conn.execute(sql, args)]
+
+    def completed_keys(self, keys: Iterable[str]) -> set[str]:
+        """Run keys among ``keys`` that already have an ``ok`` record."""
+        keys = list(keys)
+        if not keys:
+            return set()
+        rows = self.conn.execute(f"SELECT run_key FROM runs WHERE status = 'ok' AND run_key IN "
+                                 f"({','.join('?' * len(keys))})", keys)
+        return {r[0] for r in rows}
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

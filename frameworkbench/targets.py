@@ -1,0 +1,97 @@
+"""The target registry: one place that maps a target name to its adapter.
+
+Adapters are named as ``"module:Class"`` strings and imported only inside the
+worker process, so the core never imports a framework. Availability is
+checked with ``importlib.util.find_spec`` (no import).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass, field
+
+from .spec import SpecError, unknown
+
+
+@dataclass(frozen=True)
+class Target:
+    """A runnable target: adapter class path, the process env it needs, the packages it uses."""
+
+    name: str
+    adapter: str
+    modules: tuple[str, ...]  # importable modules it needs
+    packages: tuple[str, ...]  # distributions whose versions are recorded
+    env: dict = field(default_factory=dict)  # set before any framework import
+    family: str = ""  # column in the document's tables: tf.keras, keras, torch
+    backend: str | None = None
+
+    def missing_modules(self) -> list[str]:
+        out = []
+        for m in self.modules:
+            try:
+                if importlib.util.find_spec(m) is None:
+                    out.append(m)
+            except (ImportError, ValueError):
+                out.append(m)
+        return out
+
+    def is_installed(self) -> bool:
+        return not self.missing_modules()
+
+    def versions(self) -> dict[str, str | None]:
+        return {p: package_version(p) for p in self.packages}
+
+    def load_adapter(self):
+        """Import and return the adapter class (imports the framework: worker only)."""
+        mod, _, cls = self.adapter.partition(":")
+        return getattr(importlib.import_module(mod), cls)
+
+
+def package_version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+_A = "frameworkbench.adapters"
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("tf.keras", f"{_A}.tf_keras:TfKerasAdapter", ("tensorflow", "tf_keras"), ("tensorflow", "tf-keras"),
+               {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow"),
+        Target("keras:tensorflow", f"{_A}.keras3:Keras3Adapter", ("keras", "tensorflow"), ("keras", "tensorflow"),
+               {"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "0"}, family="keras", backend="tensorflow"),
+        Target("keras:jax", f"{_A}.keras3:Keras3Adapter", ("keras", "jax"), ("keras", "jax", "jaxlib"),
+               {"KERAS_BACKEND": "jax"}, family="keras", backend="jax"),
+        Target("keras:torch", f"{_A}.keras3:Keras3Adapter", ("keras", "torch"), ("keras", "torch"),
+               {"KERAS_BACKEND": "torch"}, family="keras", backend="torch"),
+        Target("torch", f"{_A}.torch:TorchAdapter", ("torch",), ("torch",), {}, family="torch", backend="torch"),
+    )
+}
+DEFAULT_TARGETS = tuple(TARGETS)
+
+
+def get_target(name: str) -> Target:
+    """Look a target up by name; a miss lists the known names."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise SpecError([unknown("--targets", "target", name, TARGETS)]) from None
+
+
+def parse_targets(text: str | None) -> list[Target]:
+    """Targets from a comma-separated list (``None`` or ``all``: every registered target)."""
+    if not text or text == "all":
+        return list(TARGETS.values())
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    problems, out = [], []
+    for n in names:
+        try:
+            out.append(get_target(n))
+        except SpecError as e:
+            problems += e.problems
+    if problems:
+        raise SpecError(problems)
+    return out
