@@ -159,13 +159,33 @@ def _probe(job, spec, adapter, model, fresh_model, ds, plan) -> dict:
     return {"loss_before": before, "loss_after": after, "repeat_identical": bool(identical)}
 
 
+FAULT_ENV = "FRAMEWORKBENCH_FAULT"
+FAULTS = ("raise", "exit", "kill", "hang")
+
+
+def inject_fault(job: dict) -> None:
+    """Test-only fault injection: ``FRAMEWORKBENCH_FAULT=KIND[@TARGET]`` (KIND in FAULTS)."""
+    value = os.environ.get(FAULT_ENV, "")
+    kind, _, only = value.partition("@")
+    if not kind or (only and only != job["target"]):
+        return
+    if kind == "raise":
+        raise RuntimeError("injected fault")
+    if kind == "exit":
+        os._exit(3)
+    if kind == "kill":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "hang":
+        time.sleep(1e6)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(argv[0]).read_text())
-    fault = os.environ.get("FRAMEWORKBENCH_FAULT")  # test-only fault injection
     try:
-        if fault == "raise":
-            raise RuntimeError("injected fault")
+        inject_fault(job)
         result = run_job(job)
     except Exception as exc:  # the record carries the failure; the runner adds stderr context
         tb = traceback.format_exc()
