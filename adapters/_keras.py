@@ -27,17 +27,19 @@ class KerasAdapter(Adapter):
     # -- model -------------------------------------------------------------------
     def _activation_layer(self, act: Activation):
         K = self.keras
+        native = self.policy == "native"  # native: the layer's own default slope / alpha
         if act.name == "leaky_relu":
-            return K.layers.LeakyReLU(**{self.SLOPE_ARG: act.param("negative_slope")})
+            return K.layers.LeakyReLU(**({} if native else {self.SLOPE_ARG: act.param("negative_slope")}))
         if act.name == "elu":
-            return K.layers.ELU(alpha=act.param("alpha"))
+            return K.layers.ELU(**({} if native else {"alpha": act.param("alpha")}))
         return K.layers.Activation(act.name)
 
     def _optimizer(self, opt: dict):
         K = self.keras
         if opt["name"] == "adam":
+            eps = {} if self.policy == "native" else {"epsilon": opt["epsilon"]}
             return K.optimizers.Adam(learning_rate=opt["learning_rate"], beta_1=opt["beta_1"],
-                                     beta_2=opt["beta_2"], epsilon=opt["epsilon"])
+                                     beta_2=opt["beta_2"], **eps)
         return K.optimizers.SGD(learning_rate=opt["learning_rate"], momentum=opt["momentum"])
 
     def _set_epsilon(self, eps: float) -> None:
@@ -47,7 +49,7 @@ class KerasAdapter(Adapter):
         K = self.keras
         if spec.init == "native":
             K.utils.set_random_seed(seed)
-        if "epsilon" in spec.loss:
+        if "epsilon" in spec.loss and self.policy == "aligned":
             self._set_epsilon(spec.loss["epsilon"])
         layers: list = [K.Input(shape=(spec.n_features,))]
         for lay in spec.layers:
@@ -116,3 +118,89 @@ class KerasAdapter(Adapter):
         return {"keras_version": getattr(self, "version", None) or K.__version__, "keras_module": K.__name__,
                 "jit_compile": bool(getattr(model, "jit_compile", False)),
                 "run_eagerly": bool(model.run_eagerly)}
+
+    # -- parity ------------------------------------------------------------------
+    backend = "tensorflow"
+
+    def _to_numpy(self, value) -> np.ndarray:
+        if hasattr(value, "numpy") and not hasattr(value, "detach"):
+            return np.asarray(value.numpy())
+        if hasattr(value, "detach"):
+            return value.detach().cpu().numpy()
+        return np.asarray(value)
+
+    def _dense_variables(self, model: Any) -> list:
+        return [v for layer in self._dense_layers(model)
+                for v in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
+
+    def loss_and_gradients(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray
+                           ) -> tuple[float, list[DenseWeights]]:
+        variables = self._dense_variables(model)
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                loss = model.loss(y, model(x, training=True))
+            grads = tape.gradient(loss, variables)
+        elif self.backend == "jax":
+            import jax
+
+            tv, ntv = model.trainable_variables, model.non_trainable_variables
+            where = {id(v): i for i, v in enumerate(tv)}
+
+            def f(values):
+                out, _ = model.stateless_call(values, [v.value for v in ntv], x, training=True)
+                return model.loss(y, out)
+
+            loss, all_grads = jax.value_and_grad(f)([v.value for v in tv])
+            grads = [all_grads[where[id(v)]] for v in variables]
+        else:
+            import torch
+
+            loss = model.loss(y, model(x, training=True))
+            grads = torch.autograd.grad(loss, [v.value for v in variables])
+        it = iter(self._to_numpy(g) for g in grads)
+        out = [DenseWeights(next(it), next(it) if layer.use_bias else None) for layer in self._dense_layers(model)]
+        return float(self._to_numpy(loss)), out
+
+    def _epsilon(self) -> float:
+        return float(self.keras.backend.epsilon())
+
+    def _tf32(self) -> Any:
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.experimental.tensor_float_32_execution_enabled())
+        if self.backend == "jax":
+            import jax
+
+            return str(jax.config.jax_default_matmul_precision or "default (TF32 on GPU)")
+        import torch
+
+        return bool(torch.backends.cuda.matmul.allow_tf32)
+
+    def defaults_in_use(self, model: Any) -> dict[str, Any]:
+        import inspect
+
+        K = self.keras
+        dense = self._dense_layers(model)
+        leaky = [lay for lay in model.layers if isinstance(lay, K.layers.LeakyReLU)]
+        elu = [lay for lay in model.layers if isinstance(lay, K.layers.ELU)]
+        sig = inspect.signature
+        opt = model.optimizer
+        bce = K.losses.BinaryCrossentropy()
+        at_zero = float(self._to_numpy(bce(np.array([[1.0]], np.float32), np.array([[0.0]], np.float32))))
+        return {
+            "kernel_initializer": type(dense[0].kernel_initializer).__name__,
+            "bias_initializer": type(dense[0].bias_initializer).__name__,
+            "optimizer": f"{type(opt).__module__}.{type(opt).__name__}",
+            "adam_epsilon": float(opt.epsilon) if hasattr(opt, "epsilon") else None,
+            "adam_epsilon_form": "epsilon-hat: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps)",
+            "leaky_relu_slope": float(getattr(leaky[0], self.SLOPE_ARG)) if leaky else
+            sig(K.layers.LeakyReLU.__init__).parameters[self.SLOPE_ARG].default,
+            "leaky_relu_slope_source": "layer in model" if leaky else "LeakyReLU default (not in model)",
+            "elu_alpha": float(elu[0].alpha) if elu else sig(K.layers.ELU.__init__).parameters["alpha"].default,
+            "crossentropy_epsilon": self._epsilon(),
+            "bce_at_p0_y1": at_zero,
+            "tf32": self._tf32(),
+        }

@@ -8,13 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def tf_configure(threads: int) -> dict[str, Any]:
+def tf_configure(threads: int, aligned: bool = True) -> dict[str, Any]:
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if aligned:  # one numeric regime everywhere: full float32 matmuls, deterministic kernels
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+        tf.config.experimental.enable_op_determinism()
     return {"tensorflow_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "tensorflow_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
+            "tensorflow_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled())}
 
 
 def tf_unavailable(device: str) -> str | None:
@@ -32,7 +36,7 @@ def tf_device(device: str):
     return tf.device({"cpu": "/CPU:0", "gpu": "/GPU:0", "tpu": "/TPU:0"}[device])
 
 
-def torch_configure(threads: int) -> dict[str, Any]:
+def torch_configure(threads: int, aligned: bool = True) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
@@ -40,7 +44,13 @@ def torch_configure(threads: int) -> dict[str, Any]:
         torch.set_num_interop_threads(threads)
     except RuntimeError:  # only settable before the first parallel work
         pass
-    return {"torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads()}
+    if aligned:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return {"torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads(),
+            "tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled()}
 
 
 def torch_unavailable(device: str) -> str | None:
@@ -63,12 +73,15 @@ def jax_unavailable(device: str) -> str | None:
     return None
 
 
-def jax_configure(threads: int) -> dict[str, Any]:
+def jax_configure(threads: int, aligned: bool = True) -> dict[str, Any]:
     import jax
 
+    if aligned:  # TF32-free matmuls on GPU (no effect on CPU)
+        jax.config.update("jax_default_matmul_precision", "highest")
     # XLA's CPU thread pool has no runtime setter; the worker limits the process to
     # `threads` cores by CPU affinity, which XLA honours when sizing its pool.
-    return {"jax_default_backend": jax.default_backend(), "jax_device_count": jax.device_count()}
+    return {"jax_default_backend": jax.default_backend(), "jax_device_count": jax.device_count(),
+            "jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision)}
 
 
 def device_kind(name: str) -> str:

@@ -32,10 +32,13 @@ class Adapter(ABC):
     SUPPORTED_OPTIMIZERS = frozenset(OPTIMIZERS)
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
 
-    def __init__(self, target: Target, threads: int) -> None:
+    def __init__(self, target: Target, threads: int, policy: str = "aligned") -> None:
         self.target = target
         self.threads = threads
         self.device = "cpu"
+        # "aligned": the spec's values and one formulation everywhere (see README, parity);
+        # "native": the framework's own defaults for every value frameworks default differently.
+        self.policy = policy
 
     # -- device ------------------------------------------------------------------
     @abstractmethod
@@ -92,6 +95,17 @@ class Adapter(ABC):
     @abstractmethod
     def param_device(self, model: Any) -> str:
         """Where the parameters actually live, as the framework names it."""
+
+    @abstractmethod
+    def loss_and_gradients(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray
+                           ) -> tuple[float, list[DenseWeights]]:
+        """The training loss on (x, y) and its gradient for every dense kernel and bias, by the
+        framework's own autodiff, in canonical layout. Does not change the model."""
+
+    @abstractmethod
+    def defaults_in_use(self, model: Any) -> dict[str, Any]:
+        """Values this model actually uses where frameworks default differently (read from the
+        framework objects or measured on them): init, Adam epsilon, clipping, slopes, TF32."""
 
     def count_params(self, model: Any) -> int:
         """Trainable parameter count of the native model."""

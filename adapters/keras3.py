@@ -19,8 +19,8 @@ class Keras3Adapter(KerasAdapter):
 
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
 
-    def __init__(self, target, threads: int) -> None:
-        super().__init__(target, threads)
+    def __init__(self, target, threads: int, policy: str = "aligned") -> None:
+        super().__init__(target, threads, policy)
         self.keras = keras
         self.backend = keras.backend.backend()
         if target.backend and self.backend != target.backend:
@@ -31,10 +31,13 @@ class Keras3Adapter(KerasAdapter):
         return _CHECKS[self.backend](device)
 
     def configure(self) -> dict[str, Any]:
-        return _CONFIGURE[self.backend](self.threads)
+        return _CONFIGURE[self.backend](self.threads, self.policy == "aligned")
 
     def _set_epsilon(self, eps: float) -> None:
         keras.config.set_epsilon(eps)
+
+    def _epsilon(self) -> float:
+        return float(keras.config.epsilon())
 
     def _placement(self):
         if self.backend == "tensorflow":

@@ -17,8 +17,8 @@ class TfKerasAdapter(KerasAdapter):
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
     SLOPE_ARG = "alpha"
 
-    def __init__(self, target, threads: int) -> None:
-        super().__init__(target, threads)
+    def __init__(self, target, threads: int, policy: str = "aligned") -> None:
+        super().__init__(target, threads, policy)
         self.keras = tf.keras
         self.version = self._resolved_version()
         if not self.version.startswith("2."):
@@ -36,7 +36,7 @@ class TfKerasAdapter(KerasAdapter):
         return _runtime.tf_unavailable(device)
 
     def configure(self) -> dict[str, Any]:
-        return _runtime.tf_configure(self.threads)
+        return _runtime.tf_configure(self.threads, self.policy == "aligned")
 
     def _placement(self):
         return _runtime.tf_device(self.device)

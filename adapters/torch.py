@@ -1,6 +1,8 @@
 """PyTorch: an ``nn.Sequential`` model and an idiomatic hand-written training loop."""
 from __future__ import annotations
 
+import inspect
+import math
 import weakref
 from typing import Any
 
@@ -17,20 +19,27 @@ from . import _runtime
 from .base import Adapter
 
 
-def _activation(act: Activation) -> nn.Module:
+def _activation(act: Activation, native: bool) -> nn.Module:
     if act.name == "leaky_relu":
-        return nn.LeakyReLU(negative_slope=act.param("negative_slope"))
+        return nn.LeakyReLU() if native else nn.LeakyReLU(negative_slope=act.param("negative_slope"))
     if act.name == "elu":
-        return nn.ELU(alpha=act.param("alpha"))
+        return nn.ELU() if native else nn.ELU(alpha=act.param("alpha"))
     return {"linear": nn.Identity, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
             "softmax": lambda: nn.Softmax(dim=-1)}[act.name]()
 
 
-def loss_function(loss: dict):
-    """The spec's loss on probabilities, clipped like Keras (``loss.epsilon``)."""
+def loss_function(loss: dict, native: bool = False):
+    """The spec's loss on probabilities: clipped like Keras (``loss.epsilon``) when aligned,
+    torch's own behaviour (BCE clamps the log at -100, no clipping) when native."""
     name = loss["name"]
     if name == "mse":
         return F.mse_loss
+    if native:
+        if name == "binary_crossentropy":
+            return F.binary_cross_entropy
+        if name == "sparse_categorical_crossentropy":
+            return lambda p, t: F.nll_loss(torch.log(p), t)
+        return lambda p, t: -(t * torch.log(p)).sum(dim=-1).mean()
     eps = loss["epsilon"]
     if name == "binary_crossentropy":
         return lambda p, t: F.binary_cross_entropy(p.clamp(eps, 1 - eps), t)
@@ -39,11 +48,21 @@ def loss_function(loss: dict):
     return lambda p, t: -(t * torch.log(p.clamp(eps, 1 - eps))).sum(dim=-1).mean()
 
 
-def optimizer(opt: dict, params) -> torch.optim.Optimizer:
+def optimizer(opt: dict, params, native: bool = False) -> torch.optim.Optimizer:
+    """torch.optim.Adam / SGD. Aligned Adam gets the spec's epsilon, rescaled every step by
+    :func:`epsilon_hat` so the update equals Keras' epsilon-hat form; native keeps torch's eps."""
     if opt["name"] == "adam":
-        return torch.optim.Adam(params, lr=opt["learning_rate"], betas=(opt["beta_1"], opt["beta_2"]),
-                                eps=opt["epsilon"])
+        eps = {} if native else {"eps": opt["epsilon"]}
+        return torch.optim.Adam(params, lr=opt["learning_rate"], betas=(opt["beta_1"], opt["beta_2"]), **eps)
     return torch.optim.SGD(params, lr=opt["learning_rate"], momentum=opt["momentum"])
+
+
+def epsilon_hat(opt: torch.optim.Optimizer, spec_opt: dict, step: int) -> None:
+    """Set Adam's eps for 1-based ``step`` so torch's w -= lr/(1-b1^t)·m/(√v/√(1-b2^t) + eps')
+    equals Keras' w -= lr·√(1-b2^t)/(1-b1^t)·m/(√v + eps): eps' = eps/√(1-b2^t)."""
+    eps = spec_opt["epsilon"] / math.sqrt(1 - spec_opt["beta_2"] ** step)
+    for group in opt.param_groups:
+        group["eps"] = eps
 
 
 class TorchAdapter(Adapter):
@@ -51,9 +70,10 @@ class TorchAdapter(Adapter):
 
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
 
-    def __init__(self, target, threads: int) -> None:
-        super().__init__(target, threads)
-        self._state: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
+    def __init__(self, target, threads: int, policy: str = "aligned") -> None:
+        super().__init__(target, threads, policy)
+        self._state: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()
+        self._clip_epsilon: float | None = None
 
     @property
     def torch_device(self) -> torch.device:
@@ -63,11 +83,12 @@ class TorchAdapter(Adapter):
         return _runtime.torch_unavailable(device)
 
     def configure(self) -> dict[str, Any]:
-        return _runtime.torch_configure(self.threads)
+        return _runtime.torch_configure(self.threads, self.policy == "aligned")
 
     def build(self, spec: Spec, seed: int) -> nn.Module:
         if spec.init == "native":
             torch.manual_seed(seed)
+        self._clip_epsilon = spec.loss.get("epsilon")
         mods: list[nn.Module] = []
         fan_in = spec.n_features
         for lay in spec.layers:
@@ -75,7 +96,7 @@ class TorchAdapter(Adapter):
                 mods.append(nn.Linear(fan_in, lay.units, bias=lay.use_bias))
                 fan_in = lay.units
             if lay.activation.name != "linear":
-                mods.append(_activation(lay.activation))
+                mods.append(_activation(lay.activation, self.policy == "native"))
         return nn.Sequential(*mods).to(self.torch_device)
 
     def _linears(self, model: nn.Module) -> list[nn.Linear]:
@@ -96,14 +117,19 @@ class TorchAdapter(Adapter):
     def count_params(self, model: nn.Module) -> int:
         return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
-    def _training_state(self, model: nn.Module, spec: Spec) -> tuple:
+    def _training_state(self, model: nn.Module, spec: Spec) -> list:
+        """[optimizer, loss function, steps taken] for this model."""
         if model not in self._state:
-            self._state[model] = (optimizer(spec.optimizer, model.parameters()), loss_function(spec.loss))
+            native = self.policy == "native"
+            self._state[model] = [optimizer(spec.optimizer, model.parameters(), native),
+                                  loss_function(spec.loss, native), 0]
         return self._state[model]
 
     def train(self, model: nn.Module, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
               timer: StepTimer) -> float:
-        opt, loss_fn = self._training_state(model, spec)
+        state = self._training_state(model, spec)
+        opt, loss_fn = state[0], state[1]
+        eps_hat = spec.optimizer["name"] == "adam" and self.policy == "aligned"
         dev = self.torch_device
         xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
         model.train()
@@ -114,6 +140,9 @@ class TorchAdapter(Adapter):
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(xb), yb)
             loss.backward()
+            state[2] += 1
+            if eps_hat:
+                epsilon_hat(opt, spec.optimizer, state[2])
             opt.step()
             value = loss.item()  # host copy: the step has finished
             timer.stop()
@@ -131,3 +160,49 @@ class TorchAdapter(Adapter):
     def runtime_info(self, model: nn.Module) -> dict[str, Any]:
         return {"backend": "torch", "eager_default": True,
                 "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32)}
+
+    def loss_and_gradients(self, model: nn.Module, spec: Spec, x: np.ndarray, y: np.ndarray
+                           ) -> tuple[float, list[DenseWeights]]:
+        loss_fn = loss_function(spec.loss, self.policy == "native")
+        dev = self.torch_device
+        model.train()
+        loss = loss_fn(model(torch.from_numpy(x).to(dev)), torch.from_numpy(y).to(dev))
+        linears = self._linears(model)
+        params = [p for lin in linears for p in ([lin.weight] + ([lin.bias] if lin.bias is not None else []))]
+        it = iter(torch.autograd.grad(loss, params))
+        out = []
+        for lin in linears:
+            w = next(it).cpu().numpy().T.copy()
+            out.append(DenseWeights(w, next(it).cpu().numpy().copy() if lin.bias is not None else None))
+        return float(loss.item()), out
+
+    def defaults_in_use(self, model: nn.Module) -> dict[str, Any]:
+        leaky = [m for m in model.modules() if isinstance(m, nn.LeakyReLU)]
+        elu = [m for m in model.modules() if isinstance(m, nn.ELU)]
+        sig = inspect.signature
+        state = self._state.get(model)
+        opt = state[0] if state else None
+        native = self.policy == "native"
+        try:  # the initialiser nn.Linear really calls, read from torch itself
+            src = inspect.getsource(nn.Linear.reset_parameters)
+            init = "kaiming_uniform_(a=sqrt(5)) → U(±1/sqrt(fan_in))" if "kaiming_uniform_" in src else "see source"
+        except (OSError, TypeError):
+            init = "nn.Linear.reset_parameters"
+        eps = self._clip_epsilon
+        fn = loss_function({"name": "binary_crossentropy", "epsilon": eps or 1e-7}, native)
+        at_zero = float(fn(torch.zeros(1, 1), torch.ones(1, 1)))
+        return {
+            "kernel_initializer": init,
+            "bias_initializer": init,
+            "optimizer": f"{type(opt).__module__}.{type(opt).__name__}" if opt else None,
+            "adam_epsilon": float(opt.defaults["eps"]) if opt is not None and "eps" in opt.defaults else None,
+            "adam_epsilon_form": ("added to sqrt(v_hat): w -= lr/(1-b1^t) * m/(sqrt(v)/sqrt(1-b2^t)+eps)" if native
+                                  else "epsilon-hat (torch Adam with eps/sqrt(1-b2^t) each step)"),
+            "leaky_relu_slope": float(leaky[0].negative_slope) if leaky else
+            sig(nn.LeakyReLU.__init__).parameters["negative_slope"].default,
+            "leaky_relu_slope_source": "layer in model" if leaky else "nn.LeakyReLU default (not in model)",
+            "elu_alpha": float(elu[0].alpha) if elu else sig(nn.ELU.__init__).parameters["alpha"].default,
+            "crossentropy_epsilon": None if native else eps,
+            "bce_at_p0_y1": at_zero,
+            "tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+        }

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -42,7 +45,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from .spec import DEVICES
-    from .targets import TARGETS
+    from .targets import DEFAULT_TARGETS, TARGETS
 
     ap = argparse.ArgumentParser(prog="frameworkbench", description=(
         "Compare tf.keras, standalone Keras 3 (tensorflow/jax/torch backends) and PyTorch on one "
@@ -54,7 +57,8 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train a spec on several targets and store the results",
                        description="Train SPEC on each target in its own worker process; store every run.")
     r.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
-    r.add_argument("--targets", metavar="A,B", help=f"comma-separated targets (default: all): {', '.join(TARGETS)}")
+    r.add_argument("--targets", metavar="A,B", help=f"comma-separated targets or 'all' (default: "
+                                                    f"{', '.join(DEFAULT_TARGETS)}); known: {', '.join(TARGETS)}")
     r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)} (default: cpu); an unavailable "
                                                     "device gives a skipped record, never a CPU fallback")
     r.add_argument("--epochs", type=_positive_int, help="override training.epochs")
@@ -62,6 +66,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (seed, seed+1, ...; default 1)")
     r.add_argument("--threads", type=_positive_int, help="threads per framework (default: all cores)")
     r.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
+    r.add_argument("--defaults", choices=("aligned", "native"), default="aligned",
+                   help="aligned: the spec's values and one update rule in every framework (default); native: "
+                        "each framework's own defaults (initialiser, Adam ε, clipping, slopes)")
+    r.add_argument("--force", action="store_true", help="rerun runs already stored as ok with the same run key "
+                                                        "(default: resume, skip them)")
     _db_arg(r)
     r.add_argument("--out", metavar="DIR", help="also write the markdown report to DIR")
     r.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
@@ -80,6 +89,27 @@ def parser() -> argparse.ArgumentParser:
     res.add_argument("--target", metavar="T", help="only runs of this target")
     _db_arg(res)
 
+    par = sub.add_parser("parity", help="numerical parity of the targets against the numpy reference",
+                         description="Train SPEC on each target from the same weights and batches, compare forward "
+                                     "outputs, first-step gradients, per-step and per-epoch losses and final weights "
+                                     "with a float64 numpy reference; store the runs and write a parity report.")
+    par.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
+    par.add_argument("--targets", metavar="A,B", help="comma-separated targets (default: all)")
+    par.add_argument("--steps", type=_positive_int, default=50, help="steps whose loss is compared one by one "
+                                                                     "(default 50)")
+    par.add_argument("--mode", choices=("aligned", "native", "both"), default="aligned",
+                     help="aligned: spec values and one update rule everywhere (default); native: each framework's "
+                          "own defaults; both: run both (needed for the 'what differs by default' section)")
+    par.add_argument("--epochs", type=_positive_int, help="override training.epochs")
+    par.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (default 1)")
+    par.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)} (default: cpu)")
+    par.add_argument("--threads", type=_positive_int, help="threads per framework (default: all cores)")
+    par.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
+    _db_arg(par)
+    par.add_argument("--out", metavar="DIR", default="reports", help="report directory (default: reports)")
+    par.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
+    par.add_argument("--quiet", action="store_true", help="no progress lines")
+
     rep = sub.add_parser("report", help="write markdown reports from the stored runs")
     rep.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
     rep.add_argument("--spec", metavar="NAME", help="only this spec name")
@@ -89,14 +119,17 @@ def parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- commands
 def cmd_validate(args) -> int:
+    from .estimate import check_memory
     from .spec import load_spec
 
     spec = load_spec(args.spec)
+    est = check_memory(spec, source=args.spec)
     if args.data:
         from .data import load_dataset
 
         ds = load_dataset(spec)
         print(f"data ok: {ds.summary()} hash {ds.hash}")
+    print(f"memory: {est.describe()}")
     print(f"{args.spec}: ok ({spec.name}, {spec.task}, {len(spec.layers)} layers, spec hash {spec.hash})")
     return EXIT_OK
 
@@ -132,6 +165,8 @@ class Progress:
         tag = f"[{ev.get('index')}/{ev.get('runs')}] {ev.get('target')} seed {ev.get('seed')}"
         if kind == "plan":
             line = f"{ev['runs']} runs; dataset {ev['dataset_hash']} {ev['dataset']}"
+            if ev.get("cached"):
+                line += f"; resuming: {ev['cached']} already stored (--force reruns them)"
         elif kind == "start":
             line = f"{tag}: starting worker"
         elif kind == "imported":
@@ -139,11 +174,30 @@ class Progress:
         elif kind == "epoch":
             vals = " ".join(f"{k} {v:.4f}" for k, v in ev.items() if k.startswith("val_"))
             line = f"{tag}: epoch {ev['epoch']}/{ev['epochs']} loss {ev['loss']:.4f} {vals} ({ev['seconds']:.2f} s)"
+        elif kind == "done" and ev.get("cached"):
+            line = f"{tag}: {ev['status']} (stored run {ev['record'].get('run_id')}, not repeated)"
         elif kind == "done":
             line = f"{tag}: {ev['status']}" + (f" — {ev['error']}" if ev.get("error") else "")
         else:
             return
         print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C while runs are going: workers stopped, completed records kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_run(args) -> int:
@@ -153,12 +207,26 @@ def cmd_run(args) -> int:
     from .spec import load_spec
     from .targets import parse_targets
 
-    spec = load_spec(args.spec)
-    if args.epochs or args.batch_size:
-        spec = spec.with_overrides(epochs=args.epochs, batch_size=args.batch_size)
-    targets = parse_targets(args.targets)
-    opts = RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout, db=args.db)
-    opts.check()
+    arg_problems = []  # problems with the options are listed together with those of the spec
+    targets = []
+    try:
+        targets = parse_targets(args.targets)
+    except SpecError as exc:
+        arg_problems += exc.problems
+    opts = RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout, db=args.db,
+                      force=args.force, policy=args.defaults)
+    try:
+        opts.check()
+    except SpecError as exc:
+        arg_problems += exc.problems
+    try:
+        spec = load_spec(args.spec)
+        if args.epochs or args.batch_size:
+            spec = spec.with_overrides(epochs=args.epochs, batch_size=args.batch_size)
+    except SpecError as exc:
+        raise SpecError(exc.problems + arg_problems, source=exc.source) from None
+    if arg_problems:
+        raise SpecError(arg_problems)
     records = []
 
     def on_event(ev: dict) -> None:
@@ -168,9 +236,11 @@ def cmd_run(args) -> int:
 
     progress = Progress(args.quiet)
     try:
-        run(spec, targets, opts, on_event)
+        with _sigterm_as_interrupt():
+            run(spec, targets, opts, on_event)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(records)} completed run(s) are stored", file=sys.stderr)
+        print(f"\ninterrupted: workers stopped; {len(records)} completed run(s) are stored; run the same command "
+              f"again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(records, indent=2, default=str))
@@ -180,6 +250,59 @@ def cmd_run(args) -> int:
         cmd = "frameworkbench report --out " + shlex.quote(args.out) + (f" --db {shlex.quote(args.db)}" if args.db else "")
         for p in write_reports(records, Path(args.out), cmd):
             print(f"report written: {p}", file=sys.stderr)
+    bad = [r for r in records if r["status"] in FAILED_STATUSES]
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def cmd_parity(args) -> int:
+    from .parity import run_parity
+    from .report import parity as parity_report
+    from .runner import RunOptions
+    from .spec import load_spec
+    from .store import Store
+    from .targets import parse_targets
+
+    problems, targets = [], []
+    try:
+        targets = parse_targets(args.targets)
+    except SpecError as exc:
+        problems += exc.problems
+    policies = ["aligned", "native"] if args.mode == "both" else [args.mode]
+    options = [RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout,
+                          db=args.db, policy=p, force=True) for p in policies]
+    try:
+        options[0].check()
+    except SpecError as exc:
+        problems += exc.problems
+    try:
+        spec = load_spec(args.spec)
+        if args.epochs:
+            spec = spec.with_overrides(epochs=args.epochs)
+    except SpecError as exc:
+        raise SpecError(exc.problems + problems, source=exc.source) from None
+    if problems:
+        raise SpecError(problems)
+    progress = Progress(args.quiet)
+    records: list[dict] = []
+    try:
+        with _sigterm_as_interrupt():
+            for opts in options:
+                records += run_parity(spec, targets, opts, steps=args.steps, on_event=progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: workers stopped; completed runs are stored", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if k != "arrays"} for r in records], indent=2, default=str))
+    else:
+        aligned = [r for r in records if r.get("policy") == "aligned"]
+        if aligned:
+            print(parity_report.parity_table(aligned))
+    with Store(args.db) as st:  # the report also shows stored runs of the other policy
+        stored = st.records(spec_name=spec.name)
+    cmd = (f"frameworkbench parity {shlex.quote(args.spec)} --mode {args.mode} --steps {args.steps}"
+           + (f" --targets {shlex.quote(args.targets)}" if args.targets else ""))
+    for p in parity_report.write(stored, Path(args.out), cmd):
+        print(f"report written: {p}", file=sys.stderr)
     bad = [r for r in records if r["status"] in FAILED_STATUSES]
     return EXIT_FAILED if bad else EXIT_OK
 
@@ -234,7 +357,7 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "targets": cmd_targets, "results": cmd_results,
-            "report": cmd_report}
+            "report": cmd_report, "parity": cmd_parity}
 
 
 def main(argv: list[str] | None = None) -> int:

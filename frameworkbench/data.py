@@ -75,27 +75,50 @@ def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
 def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
     path = Path(d["path"])
     target = d["target"]
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+        size = path.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:  # an embedded NUL byte, a name too long, no permission
+        raise SpecError([problem("data.path", f"cannot use data path {fmt(str(path))}: {exc}")]) from None
+    if not exists:
         raise SpecError([problem("data.path", f"data file not found: {path}")])
-    if path.is_dir() or path.stat().st_size == 0:
+    if not is_file or size == 0:
         raise SpecError([problem("data.path", f"data file is empty or not a file: {path}")])
     kind = d["format"]
+    problems: list[Problem] = []
     if kind == "npz":
         try:
             with np.load(path, allow_pickle=False) as z:  # never unpickle user files
                 cols = {k: z[k] for k in z.files}
         except Exception as exc:
-            raise SpecError([problem("data.path", f"cannot read NPZ file {path}: {exc}")]) from None
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "pickle" in reason.lower():
+                reason = ("it holds pickled Python objects, which are never loaded; save plain numeric arrays "
+                          "(numpy.savez)")
+            raise SpecError([problem("data.path", f"cannot read NPZ file {path}: {reason}")]) from None
         if target not in cols:
             raise SpecError([problem("data.target", f"target {fmt(target)} not in {path}; "
-                                                    f"arrays present: {', '.join(sorted(cols))}")])
+                                                    f"arrays present: {', '.join(sorted(cols)) or 'none'}")])
         y = cols.pop(target)
-        feats = [np.asarray(v).reshape(len(v), -1) if np.ndim(v) else None for v in cols.values()]
-        if not feats or any(f is None or len(f) != len(y) for f in feats):
-            raise SpecError([problem("data.path", f"NPZ {path} needs feature arrays with one row per target "
-                                                  f"value ({len(y)})")])
+        if np.ndim(y) == 0 or len(y) == 0:
+            raise SpecError([problem("data.target", f"target array {fmt(target)} in {path} needs one value per "
+                                                    f"row, got shape {tuple(np.shape(y))}")])
+        if not cols:
+            raise SpecError([problem("data.path", f"no feature arrays in {path} besides the target {fmt(target)}")])
+        bad_rows = [k for k, v in cols.items() if np.ndim(v) == 0 or len(v) != len(y)]
+        if bad_rows:
+            problems.append(problem("data.path", f"NPZ {path} needs feature arrays with one row per target value "
+                                                 f"({len(y)}); these do not fit: {', '.join(sorted(bad_rows))}"))
+        bad = [k for k, v in cols.items() if v.dtype.kind not in "biuf"]
+        if bad:
+            problems.append(problem("data.path", f"non-numeric feature arrays in {path}: "
+                                                 + ", ".join(f"{k} ({cols[k].dtype})" for k in bad)))
+        if problems:
+            raise SpecError(problems, source=_source(problems, path))
+        feats = [np.asarray(v, dtype=np.float64).reshape(len(y), int(np.prod(v.shape[1:], dtype=np.int64)))
+                 for v in cols.values()]
         x = np.concatenate(feats, axis=1)
-        names = [f"{k}" for k in cols]
+        names = [f"{k}[{j}]" if f.shape[1] > 1 else k for k, f in zip(cols, feats) for j in range(f.shape[1])]
     else:
         try:
             import pandas as pd
@@ -108,27 +131,41 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
             raise SpecError([problem("data.path", f"cannot read {kind.upper()} file {path}: {reason}")]) from None
         if frame.empty:
             raise SpecError([problem("data.path", f"data file has no rows: {path}")])
-        if target not in frame.columns:
-            raise SpecError([problem("data.target", f"target column {fmt(target)} not in {path}; columns: "
-                                                    f"{', '.join(map(str, frame.columns))}")])
-        y = frame[target].to_numpy()
-        feats = frame.drop(columns=[target])
-        bad = [str(c) for c in feats.columns if not np.issubdtype(feats[c].dtype, np.number)]
+        y = None
+        if target in frame.columns:
+            y = frame[target].to_numpy()
+            if y.ndim > 1:  # a duplicated column name
+                problems.append(problem("data.target", f"target column {fmt(target)} appears more than once in "
+                                                       f"{path}"))
+            feats = frame.drop(columns=[target])
+        else:
+            problems.append(problem("data.target", f"target column {fmt(target)} not in {path}; columns: "
+                                                   f"{', '.join(map(str, frame.columns))}"))
+            feats = frame
+        bad = [str(c) for c in feats.columns if not pd.api.types.is_numeric_dtype(feats[c])]
         if bad:
-            raise SpecError([problem("data.path", f"non-numeric feature columns in {path}: {', '.join(bad)}")])
-        x = feats.to_numpy(dtype=np.float64)
+            problems.append(problem("data.path", f"non-numeric feature columns in {path}: {', '.join(bad)}"))
+            feats = feats[[c for c in feats.columns if str(c) not in bad]]
+        try:
+            x = feats.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            problems.append(problem("data.path", f"non-numeric features in {path}: {exc}"))
+            raise SpecError(problems, source=_source(problems, path)) from None
         names = list(map(str, feats.columns))
     if x.ndim != 2 or x.shape[1] == 0:
-        raise SpecError([problem("data.path", f"no feature columns in {path}")])
-    try:
-        x = x.astype(np.float64)
-    except (TypeError, ValueError):
-        raise SpecError([problem("data.path", f"non-numeric features in {path}")]) from None
-    if not np.isfinite(x).all():
-        rows, cols = np.nonzero(~np.isfinite(x))
-        raise SpecError([problem("data.path", f"{len(rows)} NaN/inf feature values in {path} "
-                                              f"(first at row {rows[0]}, column {names[cols[0]]!r})")])
+        problems.append(problem("data.path", f"no numeric feature columns in {path}"))
+    elif not np.isfinite(x).all():
+        rows, cols_ = np.nonzero(~np.isfinite(x))
+        problems.append(problem("data.path", f"{len(rows)} NaN/inf feature values in {path} "
+                                             f"(first in data row {rows[0] + 1}, column {names[cols_[0]]!r})"))
+    if problems:
+        raise SpecError(problems, source=_source(problems, path))
     return x, y
+
+
+def _source(problems: list[Problem], path: Path) -> str | None:
+    """Several problems with one data file: the error's first line names the file."""
+    return str(path) if len(problems) > 1 else None
 
 
 # --------------------------------------------------------------------------- checks and encoding
@@ -139,7 +176,7 @@ def _labels(task: str, y: np.ndarray, spec: Spec, where: str) -> tuple[np.ndarra
         y = y[:, 0]
     if y.ndim != 1 and task != "regression":
         raise SpecError([problem(where, f"expected one label per row, got shape {y.shape}")])
-    if not np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.bool_):
+    if y.dtype.kind not in "biuf":  # bool, integers, floats (not complex, strings or objects)
         raise SpecError([problem(where, f"non-numeric target values (dtype {y.dtype})")])
     y = y.astype(np.float64)
     if not np.isfinite(y).all():
@@ -149,10 +186,10 @@ def _labels(task: str, y: np.ndarray, spec: Spec, where: str) -> tuple[np.ndarra
     if not np.all(y == np.round(y)) or y.min() < 0:
         raise SpecError([problem(where, f"task {fmt(task)} needs integer class labels >= 0, got values like "
                                         f"{fmt(float(y[np.argmax((y != np.round(y)) | (y < 0))]))}")])
-    classes = np.unique(y).astype(np.int64)
-    if task == "binary" and not set(classes) <= {0, 1}:
+    classes = np.unique(y)  # still float: huge labels must not wrap around in an int cast
+    if task == "binary" and not set(classes.tolist()) <= {0.0, 1.0}:
         raise SpecError([problem(where, f"task 'binary' needs labels 0 and 1, got {len(classes)} classes: "
-                                        f"{fmt(classes[:10].tolist())}")])
+                                        f"{fmt([int(c) if abs(c) < 2**53 else c for c in classes[:10].tolist()])}")])
     n_classes = 2 if task == "binary" else int(classes.max()) + 1
     if task == "multiclass" and n_classes != spec.output_units:
         raise SpecError([problem(where, f"the data has {n_classes} classes but the output layer has "
@@ -190,9 +227,12 @@ def load_dataset(spec: Spec) -> Dataset:
     if spec.task == "regression" and np.asarray(y).reshape(len(y), -1).shape[1] != spec.output_units:
         problems.append(problem("layers", f"the data has {np.asarray(y).reshape(len(y), -1).shape[1]} target "
                                           f"columns but the output layer has {spec.output_units} units"))
+    try:  # label problems are reported together with the shape problems above
+        y, n_classes = _labels(spec.task, y, spec, where)
+    except SpecError as exc:
+        problems += exc.problems
     if problems:
-        raise SpecError(problems)
-    y, n_classes = _labels(spec.task, y, spec, where)
+        raise SpecError(problems, source=_source(problems, Path(d["path"])) if d["source"] == "file" else None)
     n = len(x)
     n_train = train_count(n, d["validation_split"])
     if n_train < 1 or (d["validation_split"] > 0 and n - n_train < 1):
@@ -204,16 +244,24 @@ def load_dataset(spec: Spec) -> Dataset:
     order = np.random.default_rng(np.random.SeedSequence([d["seed"], 101])).permutation(n)
     tr, va = order[:n_train], order[n_train:]
     x_train, x_val = x[tr], x[va]
-    if d["standardize"]:
-        mean, std = x_train.mean(0), x_train.std(0)
-        std[std == 0] = 1.0
-        x_train, x_val = (x_train - mean) / std, (x_val - mean) / std
-        if spec.task == "regression":
-            ym, ys = y[tr].mean(0), y[tr].std(0)
-            ys[ys == 0] = 1.0
-            y = (y - ym) / ys
-    enc = _encode(spec, y, n_classes)
-    return Dataset(x_train.astype(np.float32), enc[tr], x_val.astype(np.float32), enc[va], n_classes, label)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values are reported below, not warned about
+        if d["standardize"]:
+            mean, std = x_train.mean(0), x_train.std(0)
+            std[std == 0] = 1.0
+            x_train, x_val = (x_train - mean) / std, (x_val - mean) / std
+            if spec.task == "regression":
+                ym, ys = y[tr].mean(0), y[tr].std(0)
+                ys[ys == 0] = 1.0
+                y = (y - ym) / ys
+        enc = _encode(spec, y, n_classes)
+        x_train, x_val = x_train.astype(np.float32), x_val.astype(np.float32)
+    for name, arr in (("feature", x_train), ("feature", x_val), ("target", enc)):
+        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+            raise SpecError([problem("data.path" if d["source"] == "file" else "data",
+                                     f"{name} values{' in ' + str(d['path']) if d['source'] == 'file' else ''} "
+                                     f"too large to standardise or to hold in float32 (|value| up to about "
+                                     f"1e38 works)")])
+    return Dataset(x_train, enc[tr], x_val, enc[va], n_classes, label)
 
 
 # --------------------------------------------------------------------------- files

@@ -72,3 +72,108 @@ def evaluate(spec: Spec, y_true: np.ndarray, y_pred: np.ndarray, prefix: str = "
     for m in spec.metrics:
         out[f"{prefix}{m}"] = metric(m, spec, y_true, y_pred)
     return out
+
+
+# --------------------------------------------------------------------------- backprop and training
+def _forward_trace(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray):
+    """Forward pass in float64 keeping, per layer, its input and its pre-activation value."""
+    h = np.asarray(x, dtype=np.float64)
+    trace = []
+    it = iter(weights)
+    for layer in spec.layers:
+        w = next(it) if layer.type == "dense" else None
+        h_in = h
+        z = h_in @ w.kernel.astype(np.float64) + (0 if w.bias is None else w.bias.astype(np.float64)) \
+            if w is not None else h_in
+        h = activations.forward(layer.activation, z)
+        trace.append((layer, w, h_in, z))
+    return h, trace
+
+
+def loss_grad(spec: Spec, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dLoss/dOutput for :func:`loss` (mean reduction, probability clipping as in the forward)."""
+    p = np.asarray(y_pred, dtype=np.float64)
+    t = as_targets(spec, y_true, p.shape[-1])
+    n, c = p.shape
+    name = spec.loss["name"]
+    if name == "mse":
+        return 2 * (p - t) / (n * c)
+    eps = spec.loss["epsilon"]
+    pc = np.clip(p, eps, 1 - eps)
+    inside = (p >= eps) & (p <= 1 - eps)  # clipping passes no gradient outside
+    if name == "binary_crossentropy":
+        return (-(t / pc) + (1 - t) / (1 - pc)) * inside / (n * c)
+    return -(t / pc) * inside / n
+
+
+def gradients(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, y: np.ndarray
+              ) -> tuple[float, list[DenseWeights]]:
+    """Loss and its gradient for every dense kernel and bias (backprop in float64)."""
+    out, trace = _forward_trace(spec, weights, x)
+    g = loss_grad(spec, y, out)
+    grads: list[DenseWeights] = []
+    for layer, w, h_in, z in reversed(trace):
+        g = activations.vjp(layer.activation, z, g)
+        if w is not None:
+            grads.append(DenseWeights(h_in.T @ g, g.sum(axis=0) if w.bias is not None else None))
+            g = g @ w.kernel.astype(np.float64).T
+    return loss(spec, y, out), grads[::-1]
+
+
+class Optimizer:
+    """The spec's optimiser in float64, with one fixed update rule per name.
+
+    adam: Keras' formulation (epsilon-hat): lr_t = lr·√(1-β₂ᵗ)/(1-β₁ᵗ), w -= lr_t·m/(√v + ε).
+    sgd: Keras' momentum form v = μ·v - lr·g, w += v (equal to torch's for a constant lr).
+    """
+
+    def __init__(self, spec: Spec, params: list[np.ndarray]):
+        self.opt = spec.optimizer
+        self.t = 0
+        self.slots = [[np.zeros_like(p) for p in params] for _ in range(2)]
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        o = self.opt
+        self.t += 1
+        if o["name"] == "adam":
+            b1, b2 = o["beta_1"], o["beta_2"]
+            lr_t = o["learning_rate"] * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+            for p, g, m, v in zip(params, grads, *self.slots):
+                m += (g - m) * (1 - b1)
+                v += (g * g - v) * (1 - b2)
+                p -= lr_t * m / (np.sqrt(v) + o["epsilon"])
+        else:
+            for p, g, v in zip(params, grads, self.slots[0]):
+                v *= o["momentum"]
+                v -= o["learning_rate"] * g
+                p += v
+
+
+def _flat(weights: Sequence[DenseWeights]) -> list[np.ndarray]:
+    out = []
+    for w in weights:
+        out.append(w.kernel)
+        if w.bias is not None:
+            out.append(w.bias)
+    return out
+
+
+def train(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, y: np.ndarray, plan: np.ndarray
+          ) -> dict:
+    """Train in float64 on the batch plan; per-step losses, per-epoch mean losses, final weights."""
+    ws = [DenseWeights(w.kernel.astype(np.float64).copy(),
+                       None if w.bias is None else w.bias.astype(np.float64).copy()) for w in weights]
+    params = _flat(ws)
+    opt = Optimizer(spec, params)
+    bs = spec.training["batch_size"]
+    step_losses, epoch_losses = [], []
+    for order in plan:
+        total = 0.0
+        for i in range(0, len(order), bs):
+            idx = order[i:i + bs]
+            value, grads = gradients(spec, ws, x[idx], y[idx])
+            opt.step(params, _flat(grads))
+            step_losses.append(value)
+            total += value * len(idx)
+        epoch_losses.append(total / len(order))
+    return {"step_losses": step_losses, "epoch_losses": epoch_losses, "weights": ws}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import queue
 import signal
@@ -29,12 +30,14 @@ import numpy as np
 
 from . import __version__, data, weights
 from .measure import host_info
-from .spec import DEVICES, Spec, SpecError, unknown
+from .spec import DEVICES, Spec, SpecError, out_of_range, unknown, wrong_type
+from .estimate import check_memory
 from .store import Store
 from .targets import Target, package_version
 from .worker import EVENT_PREFIX
 
 Event = Callable[[dict], None]
+POLICIES = ("aligned", "native")
 STDERR_TAIL_LINES = 15
 
 
@@ -48,8 +51,11 @@ class RunOptions:
     timeout: float | None = None  # seconds per run
     db: str | os.PathLike | None = None
     store: bool = True
-    mode: str = "train"
+    mode: str = "train"  # worker mode (worker.MODES)
+    policy: str = "aligned"  # "aligned": spec values, one formulation everywhere; "native": framework defaults
+    job_options: dict = field(default_factory=dict)  # extra fields a worker mode reads from its job
     extra_env: dict = field(default_factory=dict)
+    force: bool = False  # rerun runs whose run key already has an ``ok`` record (default: resume, skip them)
 
     def resolved_threads(self) -> int:
         if self.threads is not None:
@@ -60,10 +66,18 @@ class RunOptions:
         problems = []
         if self.device not in DEVICES:
             problems += [unknown("--device", "device", self.device, DEVICES)]
-        if self.threads is not None and not 1 <= self.threads <= 1024:
-            problems.append(unknown("--threads", "thread count", self.threads, ["an integer in [1, 1024]"]))
-        if not 1 <= self.seeds <= 1000:
-            problems.append(unknown("--seeds", "seed count", self.seeds, ["an integer in [1, 1000]"]))
+        for flag, value, hi in (("--threads", self.threads, 1024), ("--seeds", self.seeds, 1000)):
+            if value is None and flag == "--threads":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                problems.append(wrong_type(flag, value, "an integer"))
+            elif not 1 <= value <= hi:
+                problems.append(out_of_range(flag, value, f"an integer in [1, {hi}]"))
+        if self.policy not in POLICIES:
+            problems.append(unknown("--defaults", "defaults policy", self.policy, POLICIES))
+        if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float))
+                                         or not 0 < self.timeout < math.inf):
+            problems.append(out_of_range("--timeout", self.timeout, "a positive, finite number of seconds"))
         if problems:
             raise SpecError(problems)
 
@@ -105,8 +119,9 @@ def versions_for(target: Target) -> dict:
     return {"frameworkbench": __version__, "numpy": package_version("numpy"), **target.versions()}
 
 
-def run_key(spec: Spec, dataset_hash: str, target: Target, device: str, seed: int, versions: dict) -> str:
-    blob = json.dumps([spec.hash, dataset_hash, target.name, device, seed, versions], sort_keys=True)
+def run_key(spec: Spec, dataset_hash: str, target: Target, device: str, seed: int, versions: dict,
+            mode: str = "train", policy: str = "aligned") -> str:
+    blob = json.dumps([spec.hash, dataset_hash, target.name, device, seed, versions, mode, policy], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -119,8 +134,8 @@ def base_record(spec: Spec, target: Target, seed: int, inputs: Inputs, opts: Run
         "spec_name": spec.name, "spec_hash": spec.hash, "spec": spec.to_dict(), "init": spec.init,
         "dataset_hash": inputs.dataset_hash, "dataset": inputs.dataset_summary, "seed": seed,
         "device_requested": opts.device, "device": None, "threads": opts.resolved_threads(),
-        "versions": versions, "host": host_info(), "mode": opts.mode,
-        "run_key": run_key(spec, inputs.dataset_hash, target, opts.device, seed, versions),
+        "versions": versions, "host": host_info(), "mode": opts.mode, "policy": opts.policy,
+        "run_key": run_key(spec, inputs.dataset_hash, target, opts.device, seed, versions, opts.mode, opts.policy),
     }
 
 
@@ -129,7 +144,6 @@ def launch(job: dict, workdir: Path, timeout: float | None, on_event: Event | No
     """Run one worker process for ``job``; always return a result dict (never raise for worker faults)."""
     job_path = workdir / f"job-{job['run_id']}.json"
     job["record_path"] = str(workdir / f"record-{job['run_id']}.json")
-    job["probe_path"] = str(workdir / f"probe-{job['run_id']}.npz")
     job_path.write_text(json.dumps(job))
     stderr_path = workdir / f"stderr-{job['run_id']}.txt"
     env = {**os.environ, **job["env"], **(extra_env or {})}
@@ -147,6 +161,7 @@ def launch(job: dict, workdir: Path, timeout: float | None, on_event: Event | No
 
         threading.Thread(target=pump, daemon=True).start()
         timed_out = False
+        last_epoch: dict = {}
         try:
             done = False
             while not done:
@@ -163,9 +178,12 @@ def launch(job: dict, workdir: Path, timeout: float | None, on_event: Event | No
                     done = True
                 elif line.startswith(EVENT_PREFIX) and on_event:
                     try:
-                        on_event(json.loads(line[len(EVENT_PREFIX):]))
+                        ev = json.loads(line[len(EVENT_PREFIX):])
                     except json.JSONDecodeError:
-                        pass
+                        continue
+                    if ev.get("event") == "epoch":
+                        last_epoch = ev
+                    on_event(ev)
             proc.wait()
         except BaseException:
             _kill(proc)
@@ -174,8 +192,10 @@ def launch(job: dict, workdir: Path, timeout: float | None, on_event: Event | No
     record_path = Path(job["record_path"])
     tail = _tail(stderr_path)
     if timed_out:
-        return {"status": "timeout", "error": f"time limit of {timeout:g} s exceeded; worker killed",
-                "stderr_tail": tail, "worker_wall_s": wall}
+        where = (f" after epoch {last_epoch['epoch']}/{last_epoch.get('epochs', '?')}" if last_epoch
+                 else " before the first epoch ended")
+        return {"status": "timeout", "error": f"time limit of {timeout:g} s exceeded{where}; worker killed",
+                "last_epoch": last_epoch.get("epoch"), "stderr_tail": tail, "worker_wall_s": wall}
     if record_path.exists():
         result = json.loads(record_path.read_text())
         if result.get("status") == "failed":
@@ -183,6 +203,8 @@ def launch(job: dict, workdir: Path, timeout: float | None, on_event: Event | No
         result["worker_wall_s"] = wall
         return result
     how = f"signal {-proc.returncode}" if proc.returncode and proc.returncode < 0 else f"exit code {proc.returncode}"
+    if proc.returncode == -signal.SIGKILL:
+        how += ", SIGKILL: killed, e.g. by the out-of-memory killer"
     return {"status": "failed", "error": f"worker died ({how}) without a record" + (f": {tail.splitlines()[-1]}"
                                                                                      if tail else ""),
             "stderr_tail": tail, "worker_wall_s": wall}
@@ -204,10 +226,33 @@ def _tail(path: Path) -> str:
     return "\n".join(lines[-STDERR_TAIL_LINES:])
 
 
-def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_event: Event | None = None) -> list[dict]:
-    """Run every target × seed in its own worker; store and return the records in run order."""
+def stored_runs(store: Store | None, spec: Spec, plan: list[tuple[Target, int]], inputs: Inputs,
+                opts: RunOptions) -> dict[tuple[str, int], dict]:
+    """Planned (target, seed) runs that already have an ``ok`` record with the same run key.
+
+    The run key covers the spec hash, dataset hash, target, device, seed and every package
+    version, so a stored run is only reused when it would be repeated exactly. Only train
+    runs resume (other modes return arrays that the database does not keep); ``force`` reruns.
+    """
+    if store is None or opts.force or opts.mode != "train":
+        return {}
+    keys = {(t.name, s): run_key(spec, inputs.dataset_hash, t, opts.device, s, versions_for(t), opts.mode,
+                                 opts.policy) for t, s in plan}
+    found = store.completed_records(keys.values())
+    return {ts: found[k] for ts, k in keys.items() if k in found}
+
+
+def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_event: Event | None = None,
+        finalize: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run every target × seed in its own worker; store and return the records in run order.
+
+    ``finalize(record)`` may add fields (e.g. an analysis) before a record is stored.
+    """
     opts = opts or RunOptions()
     opts.check()
+    check_memory(spec)  # refuse a model this machine cannot hold before any worker starts
+    if opts.policy == "native" and spec.init != "native":
+        spec = spec.with_overrides(init="native")  # native defaults include each framework's initialiser
     seeds = seeds_for(spec, opts.seeds)
     batch_id = uuid.uuid4().hex[:12]
     emit = on_event or (lambda e: None)
@@ -218,9 +263,16 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
             workdir = Path(tmp)
             inputs = prepare_inputs(spec, seeds, workdir)
             plan = [(t, s) for t in targets for s in seeds]
+            stored = stored_runs(store, spec, plan, inputs, opts)
             emit({"event": "plan", "runs": len(plan), "dataset_hash": inputs.dataset_hash,
-                  "dataset": inputs.dataset_summary})
+                  "dataset": inputs.dataset_summary, "cached": len(stored)})
             for i, (target, seed) in enumerate(plan, 1):
+                if (target.name, seed) in stored:  # resume: this exact run is already stored as ok
+                    rec = {**stored[target.name, seed], "cached": True}
+                    records.append(rec)
+                    emit({"event": "done", "index": i, "runs": len(plan), "target": target.name, "seed": seed,
+                          "status": rec["status"], "error": None, "record": rec, "cached": True})
+                    continue
                 rec = base_record(spec, target, seed, inputs, opts, batch_id)
                 emit({"event": "start", "index": i, "runs": len(plan), "target": target.name, "seed": seed})
                 missing = target.missing_modules()
@@ -230,6 +282,7 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
                 else:
                     job = {"run_id": rec["run_id"], "target": target.name, "spec": spec.to_dict(), "seed": seed,
                            "device": opts.device, "threads": rec["threads"], "mode": opts.mode,
+                           "policy": opts.policy, **opts.job_options,
                            "data_path": str(inputs.data_path), "plan_path": str(inputs.plans[seed]),
                            "weights_path": str(inputs.weights[seed]), "env": target.env}
 
@@ -237,13 +290,16 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
                         emit({**ev, "target": _t, "seed": _s, "index": _i, "runs": len(plan)})
 
                     result = launch(job, workdir, opts.timeout, relay, opts.extra_env)
-                    if opts.mode == "probe" and Path(job["probe_path"]).exists():
-                        with np.load(job["probe_path"]) as z:
-                            result["probe_arrays"] = {k: z[k] for k in z.files}
+                    arrays = Path(job["record_path"]).with_suffix(".npz")
+                    if arrays.exists():  # a mode's array outputs: returned, never stored in the database
+                        with np.load(arrays, allow_pickle=False) as z:
+                            result["arrays"] = {k: z[k] for k in z.files}
                     rec.update(result)
                 rec["finished_at"] = now()
+                if finalize is not None:
+                    finalize(rec)
                 if store is not None:
-                    store.save({k: v for k, v in rec.items() if k != "probe_arrays"})
+                    store.save({k: v for k, v in rec.items() if k != "arrays"})
                 records.append(rec)
                 emit({"event": "done", "index": i, "runs": len(plan), "target": target.name, "seed": seed,
                       "status": rec["status"], "error": rec.get("error"), "record": rec})

@@ -103,7 +103,11 @@ def fmt(value: Any) -> str:
         return repr(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    text = json.dumps(value, default=str) if not isinstance(value, (int, float)) else repr(value)
+    try:
+        text = json.dumps(value, default=str) if not isinstance(value, (int, float)) else repr(value)
+    except (TypeError, ValueError, RecursionError):  # odd keys, ints too long to print, deep nesting
+        text = (f"an integer of {value.bit_length()} bits" if isinstance(value, int)
+                else f"a {type(value).__name__}")
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -248,11 +252,18 @@ def load_spec(source: "str | os.PathLike | Mapping[str, Any] | Spec") -> Spec:
         return validate(source)
     path = Path(source)
     label = str(path)
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as exc:  # e.g. an embedded NUL byte, a name too long
+        raise SpecError([Problem("", f"cannot use spec path {label!r}: {exc}")]) from None
+    if not exists:
         raise SpecError([Problem("", f"spec file not found: {label}")])
-    if path.is_dir():
+    if is_dir:
         raise SpecError([Problem("", f"spec path is a directory, expected a YAML or JSON file: {label}")])
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise SpecError([Problem("", f"cannot read spec file {label}: {exc.strerror or exc}")]) from None
     try:
         if path.suffix.lower() == ".json":
             raw = json.loads(text)
@@ -268,8 +279,13 @@ def load_spec(source: "str | os.PathLike | Mapping[str, Any] | Spec") -> Spec:
         elif hasattr(exc, "lineno"):
             where = f" at line {exc.lineno}, column {exc.colno}"
         reason = getattr(exc, "problem", None) or getattr(exc, "msg", None) or str(exc).splitlines()[0]
+        if "constructor for the tag" in str(reason):
+            reason = f"{reason} (specs are read with a safe loader: plain YAML values only)"
         raise SpecError([Problem("", f"malformed {'JSON' if path.suffix.lower() == '.json' else 'YAML'}"
                                      f"{where}: {reason}")], source=label) from None
+    if raw is None:
+        raise SpecError([Problem("", "the spec file is empty; expected a mapping of spec fields "
+                                     f"({', '.join(TOP_FIELDS)})")], source=label)
     if not isinstance(raw, Mapping):
         raise SpecError([wrong_type("", raw, "a mapping of spec fields")], source=label)
     if "name" not in raw:
@@ -299,7 +315,8 @@ class _Checker:
         allowed = list(allowed)
         for key in raw:
             if key not in allowed:
-                self.add(unknown(f"{path}.{key}" if path else str(key), "field", key, allowed))
+                name = key if isinstance(key, str) else fmt(key)
+                self.add(unknown(f"{path}.{name}" if path else name, "field", key, allowed))
 
     def integer(self, raw: Mapping, key: str, path: str, default: Any = ..., lo: int = 1,
                 hi: int | None = None) -> int | None:
@@ -336,7 +353,10 @@ class _Checker:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.add(wrong_type(p, v, "a number"))
             return None
-        v = float(v)
+        try:
+            v = float(v)
+        except OverflowError:  # an integer beyond float range
+            v = math.inf if v > 0 else -math.inf
         bad = not math.isfinite(v)
         bad = bad or (lo is not None and (v <= lo if lo_open else v < lo))
         bad = bad or (hi is not None and (v >= hi if hi_open else v > hi))
@@ -596,8 +616,13 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
         if isinstance(out["path"], str):
             suffix = Path(out["path"]).suffix.lower().lstrip(".")
             fmt_default = suffix if suffix in FILE_FORMATS else None
-        out["format"] = c.choice(m, "format", "data", FILE_FORMATS, "file format",
-                                 default=fmt_default if fmt_default else ...)
+        if fmt_default is None and m.get("format") is None and isinstance(out["path"], str):
+            c.add(problem("data.format", f"cannot tell the file format from the name {fmt(out['path'])}; set "
+                                         f"data.format to one of: {', '.join(FILE_FORMATS)}"))
+            out["format"] = None
+        else:
+            out["format"] = c.choice(m, "format", "data", FILE_FORMATS, "file format",
+                                     default=fmt_default if fmt_default else ...)
     out["validation_split"] = c.number(m, "validation_split", "data", default=0.2, lo=0.0, hi=0.9, hi_open=True)
     out["standardize"] = c.boolean(m, "standardize", "data", True)
     out["seed"] = c.integer(m, "seed", "data", default=0, lo=0, hi=2**31 - 1)

@@ -47,12 +47,23 @@ class Store:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path else default_path()
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self.conn.execute("PRAGMA busy_timeout = 30000")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self._migrate()
+        self.conn = None
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
+        except (OSError, ValueError, sqlite3.DatabaseError) as exc:  # a directory, not a database, no access
+            if self.conn is not None:
+                self.conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise  # busy past the timeout: not a problem with the user's input
+            from .spec import SpecError, problem
+
+            raise SpecError([problem("--db", f"cannot use {str(self.path)!r} as the results database: "
+                                             f"{exc}")]) from None
 
     def _migrate(self) -> None:
         with self._tx():
@@ -112,6 +123,18 @@ class Store:
         rows = self.conn.execute(f"SELECT run_key FROM runs WHERE status = 'ok' AND run_key IN "
                                  f"({','.join('?' * len(keys))})", keys)
         return {r[0] for r in rows}
+
+    def completed_records(self, keys: Iterable[str]) -> dict[str, dict]:
+        """The newest ``ok`` record for each run key among ``keys`` that has one (for resuming)."""
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, dict] = {}
+        for i in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            chunk = keys[i:i + 500]
+            rows = self.conn.execute(f"SELECT run_key, record FROM runs WHERE status = 'ok' AND run_key IN "
+                                     f"({','.join('?' * len(chunk))}) ORDER BY created_at, run_id", chunk)
+            for key, blob in rows:
+                out[key] = json.loads(blob)  # later rows win: the newest record
+        return out
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -47,20 +47,55 @@ def apply_process_settings(job: dict) -> dict:
     return applied
 
 
+class Context:
+    """What a worker mode gets: the adapter, the validated spec, data, plan and a model factory."""
+
+    def __init__(self, job, adapter, spec, seed, ds, plan, shared, device, timings):
+        self.job, self.adapter, self.spec, self.seed = job, adapter, spec, seed
+        self.ds, self.plan, self.shared, self.device, self.timings = ds, plan, shared, device, timings
+
+    def fresh_model(self):
+        """A new model: built by the adapter, loaded with the shared initial weights if any."""
+        m = self.adapter.build(self.spec, self.seed)
+        if self.shared is not None:
+            self.adapter.set_weights(m, self.shared)
+        return m
+
+    def output_path(self, suffix: str) -> Path:
+        """A file next to the record for a mode's array outputs (read back by the runner)."""
+        return Path(self.job["record_path"]).with_suffix(suffix)
+
+
+# Worker modes: name -> "module:function(ctx, model) -> dict of record fields". One lookup site.
+MODES = {
+    "train": "frameworkbench.worker:train_mode",
+    "probe": "frameworkbench.worker:probe_mode",
+    "parity": "frameworkbench.parity:parity_mode",
+    # the rebuilt document's measurements (frameworkbench.diagnostics)
+    "activations": "frameworkbench.diagnostics:activations_mode",
+    "dynamic": "frameworkbench.diagnostics:dynamic_mode",
+    "export": "frameworkbench.diagnostics:export_mode",
+    "codegen": "frameworkbench.diagnostics:codegen_mode",
+    "train_stats": "frameworkbench.diagnostics:train_stats_mode",
+}
+
+
 def run_job(job: dict) -> dict:
     """Execute one job and return the fields it adds to the record."""
     applied = apply_process_settings(job)
+    import importlib
+
     import numpy as np
 
-    from . import data, reference, weights
-    from .measure import StepTimer, peak_rss_mb, summary
+    from . import data, weights
     from .spec import validate
     from .targets import TARGETS
 
+    mode_ref = MODES[job.get("mode", "train")]
     target = TARGETS[job["target"]]
     t0 = time.perf_counter()
     adapter_cls = target.load_adapter()
-    adapter = adapter_cls(target, int(job["threads"]))
+    adapter = adapter_cls(target, int(job["threads"]), job.get("policy", "aligned"))
     import_s = time.perf_counter() - t0
     emit("imported", seconds=import_s)
 
@@ -74,31 +109,35 @@ def run_job(job: dict) -> dict:
     runtime = {**applied, **adapter.configure()}
 
     spec = validate(job["spec"])
-    seed = int(job["seed"])
     ds = data.load(Path(job["data_path"]))
     plan = np.load(job["plan_path"], allow_pickle=False)
     shared = weights.load(Path(job["weights_path"])) if spec.init == "shared" else None
-
-    def fresh_model():
-        m = adapter.build(spec, seed)
-        if shared is not None:
-            adapter.set_weights(m, shared)
-        return m
+    ctx = Context(job, adapter, spec, int(job["seed"]), ds, plan, shared, device, {"import_s": import_s})
 
     t = time.perf_counter()
-    model = fresh_model()
-    build_s = time.perf_counter() - t
+    model = ctx.fresh_model()
+    ctx.timings["build_s"] = time.perf_counter() - t
     param_device = adapter.param_device(model)
     if device_kind(param_device) != device:
         raise RuntimeError(f"parameters live on {param_device!r}, expected device {device!r}")
     out: dict = {"param_count": adapter.count_params(model), "device": device, "param_device": param_device,
                  "runtime": {**runtime, **adapter.runtime_info(model)}}
-    if job.get("mode") == "probe":
-        out["probe"] = _probe(job, spec, adapter, model, fresh_model, ds, plan)
-        out["status"] = "ok"
-        out["timings"] = {"import_s": import_s, "build_s": build_s}
-        return out
+    mod, _, fn = mode_ref.partition(":")
+    result = getattr(importlib.import_module(mod), fn)(ctx, model)
+    out.update(result)
+    out["timings"] = {**ctx.timings, **result.get("timings", {})}
+    out.setdefault("status", "ok")
+    return out
 
+
+def train_mode(ctx: Context, model) -> dict:
+    """Train for the spec's epochs on the batch plan; per-epoch history and timings."""
+    import numpy as np
+
+    from . import reference
+    from .measure import StepTimer, peak_rss_mb, summary
+
+    adapter, spec, ds, plan = ctx.adapter, ctx.spec, ctx.ds, ctx.plan
     bs = spec.training["batch_size"]
     history, epoch_s, step_times = [], [], []
     status, error = "ok", None
@@ -108,6 +147,7 @@ def run_job(job: dict) -> dict:
         timer = StepTimer()
         t = time.perf_counter()
         loss = adapter.train(model, spec, ds.x_train[order], ds.y_train[order], bs, timer)
+        loss = fault_loss(ctx.job, e + 1, loss)  # test-only: FRAMEWORKBENCH_FAULT=nan
         epoch_s.append(time.perf_counter() - t)
         step_times.append(timer.durations)
         pred = adapter.predict(model, ds.x_val)
@@ -121,33 +161,34 @@ def run_job(job: dict) -> dict:
     # The first epoch holds tracing/compilation: steady-state steps come from the later ones.
     measured = [d for ep in step_times[1:] for d in ep] or step_times[0][min(5, len(step_times[0]) - 1):]
     step = summary(measured)
-    out.update({
+    return {
         "status": status, "error": error, "history": history,
+        "diverged_epoch": history[-1]["epoch"] if status == "diverged" else None,
         "final": {k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")},
-        "timings": {"import_s": import_s, "build_s": build_s, "first_epoch_s": epoch_s[0], "epoch_s": epoch_s,
+        "timings": {"first_epoch_s": epoch_s[0], "epoch_s": epoch_s,
                     "median_epoch_s": summary(epoch_s[1:] or epoch_s)["median"],
                     "median_step_s": step.get("median"), "step_iqr_s": step.get("iqr"),
                     "measured_steps": step.get("n", 0), "first_step_s": step_times[0][0] if step_times[0] else None},
         "peak_rss_mb": peak_rss_mb(),
-    })
-    return out
+    }
 
 
-def _probe(job, spec, adapter, model, fresh_model, ds, plan) -> dict:
-    """Conformance probe: outputs at init, one epoch of training, and a repeat of it."""
+def probe_mode(ctx: Context, model) -> dict:
+    """Conformance probe: outputs at init, one epoch of training, and a repeat of it from the same start."""
     import numpy as np
 
     from . import reference
     from .measure import StepTimer
 
+    adapter, spec, ds = ctx.adapter, ctx.spec, ctx.ds
     bs = spec.training["batch_size"]
-    order = plan[0]
+    order = ctx.plan[0]
     out0 = adapter.predict(model, ds.x_val)
     before = reference.loss(spec, ds.y_train, adapter.predict(model, ds.x_train))
     adapter.train(model, spec, ds.x_train[order], ds.y_train[order], bs, StepTimer())
     after = reference.loss(spec, ds.y_train, adapter.predict(model, ds.x_train))
     w1 = adapter.get_weights(model)
-    again = fresh_model()
+    again = ctx.fresh_model()
     adapter.train(again, spec, ds.x_train[order], ds.y_train[order], bs, StepTimer())
     w2 = adapter.get_weights(again)
     identical = all(np.array_equal(a.kernel, b.kernel) and (a.bias is None or np.array_equal(a.bias, b.bias))
@@ -155,30 +196,94 @@ def _probe(job, spec, adapter, model, fresh_model, ds, plan) -> dict:
     arrays = {"output_at_init": out0}
     for i, w in enumerate(w1):
         arrays[f"trained_kernel_{i}"] = w.kernel
-    np.savez(job["probe_path"], **arrays)
-    return {"loss_before": before, "loss_after": after, "repeat_identical": bool(identical)}
+    np.savez(ctx.output_path(".npz"), **arrays)
+    return {"probe": {"loss_before": before, "loss_after": after, "repeat_identical": bool(identical)}}
 
 
 FAULT_ENV = "FRAMEWORKBENCH_FAULT"
-FAULTS = ("raise", "exit", "kill", "hang")
+FAULTS = ("raise", "exit", "kill", "hang", "oom", "nan")
+OOM_HEADROOM = 64 << 20  # bytes the oom fault leaves the worker above what it already uses
+
+
+def faults_for(job: dict, value: str | None = None) -> list[tuple[str, str]]:
+    """The injected faults that apply to ``job``, as (kind, argument) pairs.
+
+    Test-only switch: ``FRAMEWORKBENCH_FAULT=KIND[:ARG][@TARGET][#SEED][,...]``. KIND is one of
+    FAULTS; without ``@TARGET`` or ``#SEED`` a fault applies to every run. ``nan:N`` makes the
+    loss non-finite from epoch N (default 1).
+    """
+    value = os.environ.get(FAULT_ENV, "") if value is None else value
+    out = []
+    for entry in filter(None, (e.strip() for e in value.split(","))):
+        head, _, seed = entry.partition("#")
+        kind_arg, _, target = head.partition("@")
+        kind, _, arg = kind_arg.partition(":")
+        if kind not in FAULTS:
+            raise RuntimeError(f"{FAULT_ENV}: unknown fault {kind!r}; expected one of: {', '.join(FAULTS)}")
+        if target and target != job["target"]:
+            continue
+        if seed and int(seed) != int(job.get("seed", -1)):
+            continue
+        out.append((kind, arg))
+    return out
 
 
 def inject_fault(job: dict) -> None:
-    """Test-only fault injection: ``FRAMEWORKBENCH_FAULT=KIND[@TARGET]`` (KIND in FAULTS)."""
-    value = os.environ.get(FAULT_ENV, "")
-    kind, _, only = value.partition("@")
-    if not kind or (only and only != job["target"]):
-        return
-    if kind == "raise":
-        raise RuntimeError("injected fault")
-    if kind == "exit":
-        os._exit(3)
-    if kind == "kill":
-        import signal
+    """Raise, exit, die, hang or run out of memory as ``FRAMEWORKBENCH_FAULT`` says (``nan`` acts later)."""
+    for kind, _ in faults_for(job):
+        if kind == "raise":
+            raise RuntimeError("injected fault")
+        if kind == "exit":
+            os._exit(3)
+        if kind == "kill":
+            import signal
 
-        os.kill(os.getpid(), signal.SIGKILL)
-    if kind == "hang":
-        time.sleep(1e6)
+            os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "hang":
+            time.sleep(1e6)
+        if kind == "oom":
+            _exhaust_memory()
+
+
+def _exhaust_memory() -> None:
+    """Cap the address space just above current use, then allocate past it: a real MemoryError."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        used = None
+    try:
+        if used is not None:
+            cap = used + OOM_HEADROOM
+            resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+            blocks = [bytearray(OOM_HEADROOM // 4) for _ in range(8)]  # twice the headroom: past the cap
+            del blocks
+        bytearray(1 << 62)  # no cap could be set: more than any address space
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def fault_loss(job: dict, epoch: int, loss: float) -> float:
+    """The epoch's loss, or NaN when a ``nan[:N]`` fault applies from epoch N on."""
+    for kind, arg in faults_for(job):
+        if kind == "nan" and epoch >= int(arg or 1):
+            return float("nan")
+    return loss
+
+
+OOM_MARKERS = ("out of memory", "can't allocate memory", "resource_exhausted", "resourceexhausted",
+               "failed to allocate", "unable to allocate")
+
+
+def failure(exc: BaseException) -> str:
+    """The record's reason for an exception; out-of-memory conditions say so whatever raised them."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    if isinstance(exc, MemoryError) or any(m in text.lower() for m in OOM_MARKERS):
+        return f"out of memory: {text}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the record carries the failure; the runner adds stderr context
         tb = traceback.format_exc()
         sys.stderr.write(tb)
-        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": tb[-4000:]}
+        result = {"status": "failed", "error": failure(exc), "traceback": tb[-4000:]}
     path = Path(job["record_path"])
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, default=_jsonable))

@@ -67,7 +67,8 @@ def write_reports(records: list[dict], out_dir: Path, command: str | None = None
     """Write ``<spec name>.md`` for each spec among ``records``; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, recs in latest_records(records).items():
+    training = [r for r in records if r.get("mode", "train") == "train"]  # parity/probe runs have own reports
+    for name, recs in latest_records(training).items():
         path = out_dir / f"{name}.md"
         path.write_text(render(name, recs, command), encoding="utf-8")
         paths.append(path)
