@@ -113,6 +113,14 @@ class KerasAdapter(Adapter):
     def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(x, batch_size=min(len(x), PREDICT_BATCH), verbose=0))
 
+    def infer(self, model: Any, x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict_on_batch(x))
+
+    def device_memory(self) -> dict[str, Any] | None:
+        from . import _runtime
+
+        return _runtime.device_memory_peak(self.backend, self.device)
+
     def runtime_info(self, model: Any) -> dict[str, Any]:
         K = self.keras
         return {"keras_version": getattr(self, "version", None) or K.__version__, "keras_module": K.__name__,

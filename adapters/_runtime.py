@@ -11,8 +11,13 @@ from typing import Any
 def tf_configure(threads: int, aligned: bool = True) -> dict[str, Any]:
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        for gpu in tf.config.list_physical_devices("GPU"):  # no preallocation: peak counters mean something
+            tf.config.experimental.set_memory_growth(gpu, True)
+    except RuntimeError:  # a reused worker: the runtime is initialised with these settings already
+        pass
     if aligned:  # one numeric regime everywhere: full float32 matmuls, deterministic kernels
         tf.config.experimental.enable_tensor_float_32_execution(False)
         tf.config.experimental.enable_op_determinism()
@@ -82,6 +87,28 @@ def jax_configure(threads: int, aligned: bool = True) -> dict[str, Any]:
     # `threads` cores by CPU affinity, which XLA honours when sizing its pool.
     return {"jax_default_backend": jax.default_backend(), "jax_device_count": jax.device_count(),
             "jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision)}
+
+
+def device_memory_peak(backend: str, device: str) -> dict[str, Any] | None:
+    """Peak device memory by the framework's own counter (None on the CPU)."""
+    if device == "cpu":
+        return None
+    if backend == "torch":
+        import torch
+
+        return {"counter": "torch.cuda.max_memory_allocated", "peak_mb": torch.cuda.max_memory_allocated() / 2**20}
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        info = tf.config.experimental.get_memory_info("GPU:0")
+        return {"counter": "tf.config.experimental.get_memory_info['peak']", "peak_mb": info["peak"] / 2**20,
+                "memory_growth": True}
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    return {"counter": "jax memory_stats['peak_bytes_in_use']",
+            "peak_mb": stats.get("peak_bytes_in_use", 0) / 2**20,
+            "preallocate": __import__("os").environ.get("XLA_PYTHON_CLIENT_PREALLOCATE")}
 
 
 def device_kind(name: str) -> str:

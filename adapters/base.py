@@ -107,6 +107,15 @@ class Adapter(ABC):
         """Values this model actually uses where frameworks default differently (read from the
         framework objects or measured on them): init, Adam epsilon, clipping, slopes, TF32."""
 
+    def infer(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """One forward pass on ``x`` by the framework's lowest-overhead idiomatic call, returned on
+        the host (the host copy is the device synchronisation). Used for latency."""
+        return self.predict(model, x)
+
+    def device_memory(self) -> dict[str, Any] | None:
+        """The framework's own peak device-memory counter (GPU/TPU runs), or None on the CPU."""
+        return None
+
     def count_params(self, model: Any) -> int:
         """Trainable parameter count of the native model."""
         return int(sum(w.kernel.size + (w.bias.size if w.bias is not None else 0)

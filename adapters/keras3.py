@@ -22,6 +22,7 @@ class Keras3Adapter(KerasAdapter):
     def __init__(self, target, threads: int, policy: str = "aligned") -> None:
         super().__init__(target, threads, policy)
         self.keras = keras
+        keras.backend.clear_session()  # a reused worker starts each run from a clean Keras state
         self.backend = keras.backend.backend()
         if target.backend and self.backend != target.backend:
             raise RuntimeError(f"Keras resolved to backend {self.backend!r}, expected {target.backend!r}: "

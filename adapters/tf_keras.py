@@ -20,6 +20,7 @@ class TfKerasAdapter(KerasAdapter):
     def __init__(self, target, threads: int, policy: str = "aligned") -> None:
         super().__init__(target, threads, policy)
         self.keras = tf.keras
+        self.keras.backend.clear_session()  # a reused worker starts each run from a clean Keras state
         self.version = self._resolved_version()
         if not self.version.startswith("2."):
             raise RuntimeError(f"tf.keras resolved to Keras {self.version} ({self.keras.__name__}); "

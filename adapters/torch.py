@@ -154,6 +154,14 @@ class TorchAdapter(Adapter):
         with torch.no_grad():
             return model(torch.from_numpy(x).to(self.torch_device)).cpu().numpy()
 
+    def infer(self, model: nn.Module, x: np.ndarray) -> np.ndarray:
+        model.eval()
+        with torch.inference_mode():
+            return model(torch.from_numpy(x).to(self.torch_device)).cpu().numpy()
+
+    def device_memory(self) -> dict[str, Any] | None:
+        return _runtime.device_memory_peak("torch", self.device)
+
     def param_device(self, model: nn.Module) -> str:
         return str(next(model.parameters()).device)
 

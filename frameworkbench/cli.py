@@ -66,6 +66,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (seed, seed+1, ...; default 1)")
     r.add_argument("--threads", type=_positive_int, help="threads per framework (default: all cores)")
     r.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
+    r.add_argument("--repeats", type=_positive_int, default=1, help="runs per target and seed (default 1); "
+                                                                     "medians and IQR across them are reported")
+    r.add_argument("--isolate", choices=("run", "target"), default="run",
+                   help="run: a fresh worker process per run (default); target: one worker per target runs all its "
+                        "seeds and repeats (saves imports; recorded in each run)")
     r.add_argument("--defaults", choices=("aligned", "native"), default="aligned",
                    help="aligned: the spec's values and one update rule in every framework (default); native: "
                         "each framework's own defaults (initialiser, Adam ε, clipping, slopes)")
@@ -114,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
     rep.add_argument("--spec", metavar="NAME", help="only this spec name")
     _db_arg(rep)
+    from .document_cli import add_parsers, add_report_options  # study, codegen, report --lang
+
+    add_report_options(rep)
+    add_parsers(sub, _db_arg)
     return ap
 
 
@@ -163,12 +172,17 @@ class Progress:
             return
         kind = ev.get("event")
         tag = f"[{ev.get('index')}/{ev.get('runs')}] {ev.get('target')} seed {ev.get('seed')}"
+        if ev.get("repeat"):
+            tag += f" repeat {ev['repeat']}"
         if kind == "plan":
             line = f"{ev['runs']} runs; dataset {ev['dataset_hash']} {ev['dataset']}"
             if ev.get("cached"):
                 line += f"; resuming: {ev['cached']} already stored (--force reruns them)"
         elif kind == "start":
-            line = f"{tag}: starting worker"
+            line = f"{tag}: starting worker" + (f" (reused for {ev['reused_worker_runs']} runs)"
+                                                 if ev.get("reused_worker_runs", 1) > 1 else "")
+        elif kind == "warning":
+            line = f"warning: {ev['target']}: {ev['message']}"
         elif kind == "imported":
             line = f"{tag}: framework imported in {ev['seconds']:.1f} s"
         elif kind == "epoch":
@@ -178,6 +192,8 @@ class Progress:
             line = f"{tag}: {ev['status']} (stored run {ev['record'].get('run_id')}, not repeated)"
         elif kind == "done":
             line = f"{tag}: {ev['status']}" + (f" — {ev['error']}" if ev.get("error") else "")
+            for w in (ev.get("record") or {}).get("warnings") or []:
+                line += f"\n  warning: {w}"
         else:
             return
         print(line, file=sys.stderr, flush=True)
@@ -214,7 +230,7 @@ def cmd_run(args) -> int:
     except SpecError as exc:
         arg_problems += exc.problems
     opts = RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout, db=args.db,
-                      force=args.force, policy=args.defaults)
+                      force=args.force, policy=args.defaults, repeats=args.repeats, isolate=args.isolate)
     try:
         opts.check()
     except SpecError as exc:
@@ -351,13 +367,25 @@ def cmd_report(args) -> int:
         return EXIT_FAILED
     cmd = "frameworkbench report --out " + shlex.quote(args.out) + (f" --spec {shlex.quote(args.spec)}" if args.spec
                                                                      else "")
-    for p in write_reports(records, Path(args.out), cmd):
+    from .document_cli import is_study_record, write_document
+
+    for p in write_reports([r for r in records if not is_study_record(r)], Path(args.out), cmd):
         print(f"report written: {p}")
+    if not args.spec:  # the seed document's tables, rebuilt from the study runs
+        for p in write_document(records, args):
+            print(f"report written: {p}")
     return EXIT_OK
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "targets": cmd_targets, "results": cmd_results,
-            "report": cmd_report, "parity": cmd_parity}
+            "report": cmd_report, "parity": cmd_parity, "study": lambda a: _doc_cli().cmd_study(a),
+            "codegen": lambda a: _doc_cli().cmd_codegen(a)}
+
+
+def _doc_cli():
+    from . import document_cli
+
+    return document_cli
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,3 +61,79 @@ def host_info() -> dict:
         pass
     return {"hostname": platform.node(), "os": platform.platform(), "python": platform.python_version(),
             "cpu": cpu_model(), "cores": os.cpu_count(), "memory_gib": round(mem, 1) if mem else None}
+
+
+NOISE_THRESHOLD = 0.10  # IQR/median above this is reported as noisy
+
+
+def noisy(stats: dict) -> bool:
+    """True when a summary's IQR exceeds NOISE_THRESHOLD of its median."""
+    return bool(stats) and stats.get("median", 0) > 0 and stats["iqr"] / stats["median"] > NOISE_THRESHOLD
+
+
+def latency(fn, warmup: int, repeats: int) -> dict:
+    """Time ``fn()`` (which must return only once its result is on the host) after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return summary(times)
+
+
+def current_rss_mb() -> float | None:
+    """Resident set size of this process now (MiB), from /proc or psutil."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        try:
+            import psutil
+
+            return psutil.Process().memory_info().rss / 2**20
+        except ImportError:
+            return None
+
+
+class RSSSampler:
+    """Samples this process's RSS every ``interval`` seconds in a thread; ``peak_mb`` is the maximum seen."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_mb = current_rss_mb() or 0.0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            value = current_rss_mb()
+            if value is not None:
+                self.peak_mb = max(self.peak_mb, value)
+                self.samples += 1
+
+    def __enter__(self) -> "RSSSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        value = current_rss_mb()
+        if value is not None:
+            self.peak_mb = max(self.peak_mb, value)
+
+
+def blas_info() -> list[dict]:
+    """Native thread pools loaded in this process (BLAS, OpenMP, oneDNN via threadpoolctl), if available."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"error": "threadpoolctl not installed"}]
+    keep = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
+    return [{k: info.get(k) for k in keep if info.get(k) is not None} | {"library": os.path.basename(info["filepath"])}
+            for info in threadpool_info()]

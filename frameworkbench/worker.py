@@ -20,8 +20,12 @@ from pathlib import Path
 EVENT_PREFIX = "FBEVENT "
 
 
+JOBS_DONE = 0  # runs this process finished before the current one (worker reuse)
+CURRENT_RUN: str | None = None
+
+
 def emit(event: str, **fields) -> None:
-    print(EVENT_PREFIX + json.dumps({"event": event, **fields}), flush=True)
+    print(EVENT_PREFIX + json.dumps({"event": event, "run_id": CURRENT_RUN, **fields}), flush=True)
 
 
 def apply_process_settings(job: dict) -> dict:
@@ -83,11 +87,10 @@ MODES = {
 def run_job(job: dict) -> dict:
     """Execute one job and return the fields it adds to the record."""
     applied = apply_process_settings(job)
-    import importlib
-
     import numpy as np
 
     from . import data, weights
+    from .measure import RSSSampler, blas_info, peak_rss_mb
     from .spec import validate
     from .targets import TARGETS
 
@@ -100,7 +103,6 @@ def run_job(job: dict) -> dict:
     emit("imported", seconds=import_s)
 
     from frameworkbench.adapters.base import DeviceUnavailable
-    from frameworkbench.adapters._runtime import device_kind
 
     try:
         device = adapter.select_device(job["device"])
@@ -114,6 +116,23 @@ def run_job(job: dict) -> dict:
     shared = weights.load(Path(job["weights_path"])) if spec.init == "shared" else None
     ctx = Context(job, adapter, spec, int(job["seed"]), ds, plan, shared, device, {"import_s": import_s})
 
+    with RSSSampler() as rss:
+        out = _build_and_run(ctx, mode_ref, runtime)
+    out["peak_rss_mb"] = peak_rss_mb()  # ru_maxrss: the whole worker process
+    out["peak_rss_sampled_mb"] = rss.peak_mb  # sampled every 20 ms during this run only
+    out["device_memory"] = adapter.device_memory()
+    out["runtime"]["blas"] = blas_info()
+    out["worker"] = {"pid": os.getpid(), "runs_before": JOBS_DONE, "reused": JOBS_DONE > 0,
+                     "import_cold": not JOBS_DONE}
+    return out
+
+
+def _build_and_run(ctx: Context, mode_ref: str, runtime: dict) -> dict:
+    import importlib
+
+    from frameworkbench.adapters._runtime import device_kind
+
+    adapter, device = ctx.adapter, ctx.device
     t = time.perf_counter()
     model = ctx.fresh_model()
     ctx.timings["build_s"] = time.perf_counter() - t
@@ -135,7 +154,7 @@ def train_mode(ctx: Context, model) -> dict:
     import numpy as np
 
     from . import reference
-    from .measure import StepTimer, peak_rss_mb, summary
+    from .measure import NOISE_THRESHOLD, StepTimer, noisy, summary
 
     adapter, spec, ds, plan = ctx.adapter, ctx.spec, ctx.ds, ctx.plan
     bs = spec.training["batch_size"]
@@ -161,16 +180,42 @@ def train_mode(ctx: Context, model) -> dict:
     # The first epoch holds tracing/compilation: steady-state steps come from the later ones.
     measured = [d for ep in step_times[1:] for d in ep] or step_times[0][min(5, len(step_times[0]) - 1):]
     step = summary(measured)
+    epochs_steady = summary(epoch_s[1:] or epoch_s)
+    warnings = [f"noisy step times: IQR/median = {step['iqr'] / step['median']:.0%} "
+                f"(> {NOISE_THRESHOLD:.0%})"] if noisy(step) else []
+    inference = inference_latency(ctx, model) if status == "ok" else None
     return {
-        "status": status, "error": error, "history": history,
+        "status": status, "error": error, "history": history, "warnings": warnings,
         "diverged_epoch": history[-1]["epoch"] if status == "diverged" else None,
         "final": {k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")},
         "timings": {"first_epoch_s": epoch_s[0], "epoch_s": epoch_s,
-                    "median_epoch_s": summary(epoch_s[1:] or epoch_s)["median"],
+                    "median_epoch_s": epochs_steady["median"], "epoch_iqr_s": epochs_steady["iqr"],
                     "median_step_s": step.get("median"), "step_iqr_s": step.get("iqr"),
-                    "measured_steps": step.get("n", 0), "first_step_s": step_times[0][0] if step_times[0] else None},
-        "peak_rss_mb": peak_rss_mb(),
+                    "step_p95_s": step.get("p95"), "measured_steps": step.get("n", 0),
+                    "warmup_steps": len(step_times[0]) if len(step_times) > 1 else min(5, len(step_times[0]) - 1),
+                    "first_step_s": step_times[0][0] if step_times[0] else None,
+                    "samples_per_s": len(ds.x_train) / epochs_steady["median"]},
+        "inference": inference,
     }
+
+
+INFERENCE_WARMUP, INFERENCE_REPEATS, LARGE_BATCH = 10, 50, 1024
+
+
+def inference_latency(ctx: Context, model) -> dict:
+    """Latency (median, p95) at batch 1 and at a large batch after warm-up, and predict throughput."""
+    import numpy as np
+
+    from .measure import latency
+
+    x = ctx.ds.x_val if len(ctx.ds.x_val) else ctx.ds.x_train
+    out = {"warmup": INFERENCE_WARMUP, "repeats": INFERENCE_REPEATS, "call": type(ctx.adapter).infer.__qualname__}
+    for label, n in (("batch_1", 1), ("batch_large", LARGE_BATCH)):
+        xb = np.ascontiguousarray(np.resize(x, (n, x.shape[1])))
+        stats = latency(lambda: ctx.adapter.infer(model, xb), INFERENCE_WARMUP, INFERENCE_REPEATS)
+        out[label] = {"batch_size": n, "median_s": stats["median"], "p95_s": stats["p95"], "iqr_s": stats["iqr"],
+                      "samples_per_s": n / stats["median"]}
+    return out
 
 
 def probe_mode(ctx: Context, model) -> dict:
@@ -287,19 +332,26 @@ def failure(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run each job file in turn (several: a reused worker, ``--isolate target``)."""
+    global CURRENT_RUN, JOBS_DONE
     argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
-    try:
-        inject_fault(job)
-        result = run_job(job)
-    except Exception as exc:  # the record carries the failure; the runner adds stderr context
-        tb = traceback.format_exc()
-        sys.stderr.write(tb)
-        result = {"status": "failed", "error": failure(exc), "traceback": tb[-4000:]}
-    path = Path(job["record_path"])
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, default=_jsonable))
-    tmp.replace(path)  # whole record or nothing
+    for job_file in argv:
+        job = json.loads(Path(job_file).read_text())
+        CURRENT_RUN = job.get("run_id")
+        emit("job_start")
+        try:
+            inject_fault(job)
+            result = run_job(job)
+        except Exception as exc:  # the record carries the failure; the runner adds stderr context
+            tb = traceback.format_exc()
+            sys.stderr.write(tb)
+            result = {"status": "failed", "error": failure(exc), "traceback": tb[-4000:]}
+        path = Path(job["record_path"])
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, default=_jsonable))
+        tmp.replace(path)  # whole record or nothing
+        JOBS_DONE += 1
+        emit("job_done")
     return 0
 
 
@@ -317,4 +369,8 @@ def _jsonable(obj):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the importable module, not __main__, so worker modes (looked up by module path)
+    # share this module's state (the current run id, the count of runs done).
+    from frameworkbench.worker import main as _main
+
+    sys.exit(_main())

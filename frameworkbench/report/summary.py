@@ -24,6 +24,24 @@ def latest_records(records: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+def runtime_table(records: list[dict]) -> str:
+    """What was in force in each target's worker: thread pools, native libraries, precision, reuse."""
+    rows, seen = [], set()
+    for r in records:
+        rt = r.get("runtime") or {}
+        if r["target"] in seen or not rt:
+            continue
+        seen.add(r["target"])
+        threads = ", ".join(f"{k.replace('_threads', '')} {v}" for k, v in sorted(rt.items())
+                            if k.endswith("_threads")) or "—"
+        libs = ", ".join(f"{b.get('internal_api', b.get('user_api'))} {b.get('num_threads')}"
+                         for b in rt.get("blas") or [] if "error" not in b) or "—"
+        rows.append([r["target"], rt.get("cpu_affinity") and len(rt["cpu_affinity"]), threads, libs,
+                     rt.get("tf32"), (r.get("worker") or {}).get("reused"), r.get("policy", "aligned")])
+    return table(["target", "cores (affinity)", "framework threads in force", "native pools (threads)", "TF32",
+                  "reused worker", "defaults"], rows)
+
+
 def render(spec_name: str, records: list[dict], command: str | None = None) -> str:
     """Markdown report for one spec's records."""
     spec = records[-1]["spec"]
@@ -55,6 +73,7 @@ def render(spec_name: str, records: list[dict], command: str | None = None) -> s
               f"Host: {host.get('cpu')}, {host.get('cores')} cores, {host.get('memory_gib')} GiB, "
               f"{host.get('os')}, Python {host.get('python')}; threads per run: "
               f"{sorted({r.get('threads') for r in records})}", "",
+              runtime_table(records), "",
               "## Runs", "",
               table(["run id", "target", "seed", "status", "created at"],
                     [[r["run_id"], r["target"], r["seed"], r["status"], r["created_at"]] for r in records]), ""]
