@@ -216,33 +216,44 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def cmd_run(args) -> int:
-    from .report.summary import write_reports
-    from .report.tables import comparison_table
-    from .runner import RunOptions, run
+def _load_run_inputs(args, variants: list[dict]):
+    """Spec (with CLI overrides), targets and one RunOptions per variant; every problem with the
+    options is reported together with those of the spec."""
+    from .runner import RunOptions
     from .spec import load_spec
     from .targets import parse_targets
 
-    arg_problems = []  # problems with the options are listed together with those of the spec
-    targets = []
+    problems, targets = [], []
     try:
         targets = parse_targets(args.targets)
     except SpecError as exc:
-        arg_problems += exc.problems
-    opts = RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout, db=args.db,
-                      force=args.force, policy=args.defaults, repeats=args.repeats, isolate=args.isolate)
-    try:
-        opts.check()
-    except SpecError as exc:
-        arg_problems += exc.problems
+        problems += exc.problems
+    common = dict(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout, db=args.db)
+    options = [RunOptions(**common, **v) for v in variants]
+    for opts in options:
+        try:
+            opts.check()
+        except SpecError as exc:
+            problems += [p for p in exc.problems if p not in problems]
     try:
         spec = load_spec(args.spec)
-        if args.epochs or args.batch_size:
-            spec = spec.with_overrides(epochs=args.epochs, batch_size=args.batch_size)
+        overrides = {k: getattr(args, k, None) for k in ("epochs", "batch_size")}
+        if any(overrides.values()):
+            spec = spec.with_overrides(**overrides)
     except SpecError as exc:
-        raise SpecError(exc.problems + arg_problems, source=exc.source) from None
-    if arg_problems:
-        raise SpecError(arg_problems)
+        raise SpecError(exc.problems + problems, source=exc.source) from None
+    if problems:
+        raise SpecError(problems)
+    return spec, targets, options
+
+
+def cmd_run(args) -> int:
+    from .report.summary import write_reports
+    from .report.tables import comparison_table
+    from .runner import run
+
+    spec, targets, (opts,) = _load_run_inputs(args, [dict(force=args.force, policy=args.defaults,
+                                                          repeats=args.repeats, isolate=args.isolate)])
     records = []
 
     def on_event(ev: dict) -> None:
@@ -273,31 +284,10 @@ def cmd_run(args) -> int:
 def cmd_parity(args) -> int:
     from .parity import run_parity
     from .report import parity as parity_report
-    from .runner import RunOptions
-    from .spec import load_spec
     from .store import Store
-    from .targets import parse_targets
 
-    problems, targets = [], []
-    try:
-        targets = parse_targets(args.targets)
-    except SpecError as exc:
-        problems += exc.problems
     policies = ["aligned", "native"] if args.mode == "both" else [args.mode]
-    options = [RunOptions(device=args.device, threads=args.threads, seeds=args.seeds, timeout=args.timeout,
-                          db=args.db, policy=p, force=True) for p in policies]
-    try:
-        options[0].check()
-    except SpecError as exc:
-        problems += exc.problems
-    try:
-        spec = load_spec(args.spec)
-        if args.epochs:
-            spec = spec.with_overrides(epochs=args.epochs)
-    except SpecError as exc:
-        raise SpecError(exc.problems + problems, source=exc.source) from None
-    if problems:
-        raise SpecError(problems)
+    spec, targets, options = _load_run_inputs(args, [dict(policy=p, force=True) for p in policies])
     progress = Progress(args.quiet)
     records: list[dict] = []
     try:

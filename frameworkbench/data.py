@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .spec import (SKLEARN_DATASETS, Problem, Spec, SpecError, fmt, problem, train_count)
+from .spec import (Problem, Spec, SpecError, fmt, problem, train_count)
 from .weights import PLAN_STREAM, rng_for
 
 

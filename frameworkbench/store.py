@@ -73,7 +73,7 @@ class Store:
             if row is None:
                 self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} has schema version {row[0]}, newer than this frameworkbench "
+                raise ValueError(f"{self.path} has schema version {row[0]}, newer than this frameworkbench "
                                    f"({SCHEMA_VERSION}); upgrade frameworkbench")
 
     def _tx(self):

@@ -33,7 +33,9 @@ def test_newer_schema_is_refused(db_path):
     conn.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(RuntimeError, match="newer than this frameworkbench"):
+    from frameworkbench.spec import SpecError
+
+    with pytest.raises(SpecError, match="--db: cannot use .* newer than this frameworkbench"):
         Store(db_path)
 
 
