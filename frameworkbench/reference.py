@@ -11,7 +11,7 @@ import numpy as np
 
 from . import activations
 from .spec import Spec
-from .weights import DenseWeights
+from .weights import DenseWeights, flatten
 
 
 def forward(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, dtype=np.float64) -> np.ndarray:
@@ -149,21 +149,12 @@ class Optimizer:
                 p += v
 
 
-def _flat(weights: Sequence[DenseWeights]) -> list[np.ndarray]:
-    out = []
-    for w in weights:
-        out.append(w.kernel)
-        if w.bias is not None:
-            out.append(w.bias)
-    return out
-
-
 def train(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, y: np.ndarray, plan: np.ndarray
           ) -> dict:
     """Train in float64 on the batch plan; per-step losses, per-epoch mean losses, final weights."""
     ws = [DenseWeights(w.kernel.astype(np.float64).copy(),
                        None if w.bias is None else w.bias.astype(np.float64).copy()) for w in weights]
-    params = _flat(ws)
+    params = flatten(ws)
     opt = Optimizer(spec, params)
     bs = spec.training["batch_size"]
     step_losses, epoch_losses = [], []
@@ -172,7 +163,7 @@ def train(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, y: np.ndar
         for i in range(0, len(order), bs):
             idx = order[i:i + bs]
             value, grads = gradients(spec, ws, x[idx], y[idx])
-            opt.step(params, _flat(grads))
+            opt.step(params, flatten(grads))
             step_losses.append(value)
             total += value * len(idx)
         epoch_losses.append(total / len(order))
