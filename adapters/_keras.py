@@ -110,6 +110,39 @@ class KerasAdapter(Adapter):
                          callbacks=[self._timer_callback(timer)])
         return float(hist.history["loss"][0])
 
+    def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
+            on_epoch) -> None:
+        """On TensorFlow: one ``fit`` call for all epochs over a tf.data pipeline that yields exactly
+        the plan's batches (each ``fit`` call costs tens of milliseconds of setup, which one call
+        per epoch would add to every epoch). Other backends: one ``fit`` per epoch (base class)."""
+        if self.backend != "tensorflow":
+            return super().fit(model, spec, x, y, plan, batch_size, on_epoch)
+        import math
+        import time
+
+        import tensorflow as tf
+
+        K = self.keras
+        xs, ys = tf.constant(x), tf.constant(y)
+        data = (tf.data.Dataset.from_tensor_slices(plan)
+                .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+                .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)))
+                .prefetch(tf.data.AUTOTUNE))
+        timer = StepTimer()
+
+        class EpochHook(K.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                timer.durations = []
+                self.t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                seconds = time.perf_counter() - self.t0
+                if not on_epoch(epoch, float(logs["loss"]), timer.durations, seconds):
+                    self.model.stop_training = True
+
+        model.fit(data, epochs=len(plan), steps_per_epoch=math.ceil(len(x) / batch_size), verbose=0,
+                  callbacks=[self._timer_callback(timer), EpochHook()])
+
     def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(x, batch_size=min(len(x), PREDICT_BATCH), verbose=0))
 

@@ -8,8 +8,9 @@ once for every target. Weights cross the boundary in the canonical layout of
 """
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -87,6 +88,22 @@ class Adapter(ABC):
         ``batch_size`` (the last may be smaller), one optimiser step each. Calls
         ``timer.start()``/``timer.stop()`` around every step, stopping only once the step's
         result is on the host. Returns the epoch's mean loss as the framework reports it."""
+
+    def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
+            on_epoch: Callable[[int, float, list[float], float], bool]) -> None:
+        """Train on every epoch of ``plan`` (one row order per epoch), in the plan's batches.
+
+        After each epoch calls ``on_epoch(index, loss, step_seconds, epoch_seconds)`` (its own
+        time is not part of the epoch's) and stops when it returns False. The default runs
+        :meth:`train` once per epoch; an adapter overrides this when one call for all epochs is
+        the framework's idiomatic (and cheaper) way.
+        """
+        for e, order in enumerate(plan):
+            timer = StepTimer()
+            t0 = time.perf_counter()
+            loss = self.train(model, spec, x[order], y[order], batch_size, timer)
+            if not on_epoch(e, loss, timer.durations, time.perf_counter() - t0):
+                break
 
     @abstractmethod
     def predict(self, model: Any, x: np.ndarray) -> np.ndarray:

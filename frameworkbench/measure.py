@@ -100,7 +100,7 @@ def current_rss_mb() -> float | None:
 class RSSSampler:
     """Samples this process's RSS every ``interval`` seconds in a thread; ``peak_mb`` is the maximum seen."""
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.1) -> None:
         import threading
 
         self.interval = interval

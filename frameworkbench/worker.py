@@ -119,7 +119,7 @@ def run_job(job: dict) -> dict:
     with RSSSampler() as rss:
         out = _build_and_run(ctx, mode_ref, runtime)
     out["peak_rss_mb"] = peak_rss_mb()  # ru_maxrss: the whole worker process
-    out["peak_rss_sampled_mb"] = rss.peak_mb  # sampled every 20 ms during this run only
+    out["peak_rss_sampled_mb"] = rss.peak_mb  # sampled every 100 ms during this run only
     out["device_memory"] = adapter.device_memory()
     out["runtime"]["blas"] = blas_info()
     out["worker"] = {"pid": os.getpid(), "runs_before": JOBS_DONE, "reused": JOBS_DONE > 0,
@@ -154,29 +154,30 @@ def train_mode(ctx: Context, model) -> dict:
     import numpy as np
 
     from . import reference
-    from .measure import NOISE_THRESHOLD, StepTimer, noisy, summary
+    from .measure import NOISE_THRESHOLD, noisy, summary
 
     adapter, spec, ds, plan = ctx.adapter, ctx.spec, ctx.ds, ctx.plan
     bs = spec.training["batch_size"]
     history, epoch_s, step_times = [], [], []
     status, error = "ok", None
     epochs = spec.training["epochs"]
-    for e in range(epochs):
-        order = plan[e]
-        timer = StepTimer()
-        t = time.perf_counter()
-        loss = adapter.train(model, spec, ds.x_train[order], ds.y_train[order], bs, timer)
+
+    def on_epoch(e: int, loss: float, steps: list[float], seconds: float) -> bool:
+        nonlocal status, error
         loss = fault_loss(ctx.job, e + 1, loss)  # test-only: FRAMEWORKBENCH_FAULT=nan
-        epoch_s.append(time.perf_counter() - t)
-        step_times.append(timer.durations)
+        epoch_s.append(seconds)
+        step_times.append(list(steps))
         pred = adapter.predict(model, ds.x_val)
-        row = {"epoch": e + 1, "loss": loss, **reference.evaluate(spec, ds.y_val, pred), "seconds": epoch_s[-1]}
+        row = {"epoch": e + 1, "loss": loss, **reference.evaluate(spec, ds.y_val, pred), "seconds": seconds}
         history.append(row)
-        emit("epoch", epoch=e + 1, epochs=epochs, loss=loss, seconds=epoch_s[-1],
+        emit("epoch", epoch=e + 1, epochs=epochs, loss=loss, seconds=seconds,
              **{k: v for k, v in row.items() if k.startswith("val_")})
         if not math.isfinite(loss) or not np.isfinite(pred).all():
             status, error = "diverged", f"non-finite loss or output at epoch {e + 1}"
-            break
+            return False
+        return True
+
+    adapter.fit(model, spec, ds.x_train, ds.y_train, plan[:epochs], bs, on_epoch)
     # The first epoch holds tracing/compilation: steady-state steps come from the later ones.
     measured = [d for ep in step_times[1:] for d in ep] or step_times[0][min(5, len(step_times[0]) - 1):]
     step = summary(measured)
