@@ -1,0 +1,104 @@
+"""The benchmark scripts import without a framework and format their tables from fake numbers."""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FRAMEWORKS = ("tensorflow", "keras", "torch", "jax", "tf_keras")
+
+
+@pytest.mark.parametrize("name", ["_common", "_handwritten", "_demo_timed", "overhead", "roofline", "scaling",
+                                  "wallclock"])
+def test_imports_without_a_framework(name):
+    before = {m for m in sys.modules if m.split(".")[0] in FRAMEWORKS}
+    importlib.import_module(f"benchmarks.{name}")
+    after = {m for m in sys.modules if m.split(".")[0] in FRAMEWORKS}
+    assert after == before
+
+
+def test_common_helpers():
+    from benchmarks import _common as C
+
+    assert C.fmt_time(0.000123) == "123 µs" and C.fmt_time(0.0456) == "45.6 ms" and C.fmt_time(2.5) == "2.5 s"
+    assert C.median([3, 1, 2]) == 2 and C.iqr([1.0]) == 0.0 and C.iqr([1, 2, 3, 4, 5]) == 2
+    assert C.steady_step_s([9.0, 1.0, 2.0, 3.0], 10) == pytest.approx(0.2)
+    w = C.Warnings()
+    assert w.spread("x", [1.0, 1.0, 1.0]) == "" and w.spread("y", [1.0, 2.0, 3.0]) == "!"
+    assert len(w.lines) == 1 and "y" in w.lines[0]
+    text = C.table(["a", "b"], [["x", "1"], ["yy", "22"]])
+    assert text.splitlines()[1] == "|:---|---:|" and text.splitlines()[3] == "| yy | 22 |"
+
+
+def test_overhead_tables():
+    from benchmarks import _common as C
+    from benchmarks import overhead
+
+    res = {"torch": {"hw": [1e-4, 1.1e-4, 1e-4], "fb": [1.02e-4, 1.1e-4, 1.03e-4], "fb_timer": [9e-5] * 3,
+                     "ratio": [1.02, 1.0, 1.03]},
+           "tf.keras": {"hw": [1e-3] * 3, "fb": [2e-3] * 3, "fb_timer": [1e-3] * 3, "ratio": [2.0] * 3}}
+    text, verdict = overhead.overhead_table(res, C.Warnings())
+    assert verdict == {"torch": True, "tf.keras": False}
+    assert "MISSED (+100 %)" in text and "met" in text
+    ex = {"tf.keras": {"pieces": ["plain", "+ x"], "rounds": [{"per_step": [1e-3, 2e-3, 1e-3], "ratios": [1.0, 2.0]}]}}
+    assert "frameworkbench itself" in overhead.explain_table(ex, res)
+
+
+def test_roofline_flops_and_tables():
+    from benchmarks import _common as C
+    from benchmarks import roofline
+
+    assert roofline.forward_flops_per_sample([4, 3, 2]) == 2 * (12 + 6)
+    assert roofline.train_flops_per_sample([4, 3, 2]) == 3 * 36
+    spec = roofline.mlp_spec([8, 16, 3], batch=4, n_train=32, epochs=2)
+    from frameworkbench.spec import load_spec
+
+    s = load_spec(spec)  # a valid frameworkbench spec
+    assert s.training["batch_size"] == 4 and s.n_features == 8
+    peaks = {"numpy": {"median": 100.0, "seconds": [0.1, 0.1]}, "torch": {"median": 80.0, "seconds": [0.2, 0.1]}}
+    assert "numpy" in roofline.peak_table(peaks, 2048, C.Warnings())
+    rec = {"timings": {"median_step_s": 0.1, "step_iqr_s": 0.01},
+           "inference": {"batch_large": {"median_s": 0.05}}}
+    text = roofline.train_table({"torch": [rec]}, peaks, 100.0, 5e9, 1e6, C.Warnings())
+    assert "50.0" in text and "50 %" in text  # 5 GFLOP / 0.1 s = 50 GFLOP/s = 50 % of 100
+
+
+def test_scaling_fit_and_tables():
+    from benchmarks import _common as C
+    from benchmarks import scaling
+
+    xs = [32.0, 64.0, 128.0, 256.0]
+    a, c = scaling.fit_overhead(xs, [1e-3 + 1e-5 * x for x in xs])
+    assert a == pytest.approx(1e-3) and c == pytest.approx(1e-5)
+    assert scaling.slope(1, 2, 1.0, 2.0) == pytest.approx(1.0)
+    batches, widths = [32, 64], [32, 64]
+    by = {(256, b): {"step": 1e-3 * b / 32, "per_step": [1e-3 * b / 32] * 3} for b in batches}
+    by.update({(w, 256): {"step": 1e-3 * (w / 32) ** 2, "per_step": [1e-3 * (w / 32) ** 2] * 3} for w in widths})
+    res = {"torch": by}
+    btab = scaling.sweep_table(res, "batch", batches, {"width": 256}, C.Warnings(), "sample")
+    wtab = scaling.sweep_table(res, "width", widths, {"batch": 256}, C.Warnings(), "GFLOP")
+    assert "1.00" in btab and "2.00" in wtab  # slopes: ∝ batch, ∝ width²
+    assert len(scaling.configs(batches, widths, 256, 256)) == 4
+
+
+def test_wallclock_breakdown_adds_up():
+    from benchmarks import _common as C
+    from benchmarks import wallclock
+
+    ph = {"data_preparation_s": 0.1, "store_s": 0.05, "table_s": 0.01, "report_files_s": 0.04, "inside_s": 19.5,
+          "cli_import_s": 0.2, "launches": [{"target": "torch", "run_id": "a", "launch_s": 9.0, "worker_wall_s": 8.5}]}
+    recs = [{"status": "ok", "worker_wall_s": 8.5, "timings": {"import_s": 2.0, "build_s": 0.5, "epoch_s": [1.0, 0.5]},
+             "inference": {"warmup": 1, "repeats": 9, "batch_1": {"median_s": 0.01}, "batch_large": {"median_s": 0.02}}}]
+    d = wallclock.breakdown(20.0, ph, recs)
+    parts = d["workers"] + d["data_preparation"] + d["reporting"] + d["orchestration_rest"]
+    assert parts == pytest.approx(d["wall"])
+    assert d["inference"] == pytest.approx(0.3) and d["worker_exit"] == pytest.approx(0.5)
+    assert d["orchestration"] == pytest.approx(11.5)
+    text = wallclock.wall_table([d], C.Warnings())
+    assert "100.0 %" in text and "exit" in wallclock.exit_table([d])
