@@ -1,12 +1,15 @@
 # make setup: .venv at the repo root with frameworkbench and every framework (idempotent)
 # make demo:  the document's first example on all five targets, report in reports/
 # make test:  the test suite
+# make bench: the four benchmarks of benchmarks/ (overhead, roofline, scaling, wallclock), tables on stdout
+# make document: the studies behind the source document's tables, then reports/document.{en,ru}.md
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast clean
+.PHONY: setup demo document test test-fast bench clean
+STUDY_DB ?= /tmp/fb-studies.db
 
 setup: $(STAMP)
 
@@ -18,6 +21,16 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: setup
 	$(VENV)/bin/frameworkbench run specs/seed_tf_keras.yaml --out reports
+
+document: setup
+	for s in frameworks activations layers; do $(VENV)/bin/frameworkbench study $$s --db $(STUDY_DB) || exit 1; done
+	$(VENV)/bin/frameworkbench report --out reports --lang en --db $(STUDY_DB)
+	$(VENV)/bin/frameworkbench report --out reports --lang ru --db $(STUDY_DB)
+
+bench: setup
+	@start=$$(date +%s); for b in overhead roofline scaling wallclock; do \
+		$(PY) -m benchmarks.$$b || exit 1; echo; done; \
+	echo "make bench: the four benchmarks took $$(( $$(date +%s) - start )) s"
 
 test: setup
 	$(PY) -m pytest -q

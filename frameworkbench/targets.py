@@ -25,6 +25,7 @@ class Target:
     env: dict = field(default_factory=dict)  # set before any framework import
     family: str = ""  # column in the document's tables: tf.keras, keras, torch
     backend: str | None = None
+    api: str = "fit"  # API level the training uses: "fit" (high-level) or "loop" (a custom training loop)
 
     def missing_modules(self) -> list[str]:
         out = []
@@ -67,10 +68,18 @@ TARGETS: dict[str, Target] = {
                {"KERAS_BACKEND": "jax"}, family="keras", backend="jax"),
         Target("keras:torch", f"{_A}.keras3:Keras3Adapter", ("keras", "torch"), ("keras", "torch"),
                {"KERAS_BACKEND": "torch"}, family="keras", backend="torch"),
-        Target("torch", f"{_A}.torch:TorchAdapter", ("torch",), ("torch",), {}, family="torch", backend="torch"),
+        Target("torch", f"{_A}.torch:TorchAdapter", ("torch",), ("torch",), {}, family="torch", backend="torch",
+               api="loop"),
+        # Low-level variants: the same framework's model trained by a hand-written loop.
+        Target("tf:gradienttape", f"{_A}.tf_tape:TfGradientTapeAdapter", ("tensorflow", "tf_keras"),
+               ("tensorflow", "tf-keras"), {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow",
+               api="loop"),
+        Target("keras:jax:stateless", f"{_A}.keras_stateless:KerasStatelessAdapter", ("keras", "jax"),
+               ("keras", "jax", "jaxlib"), {"KERAS_BACKEND": "jax"}, family="keras", backend="jax", api="loop"),
     )
 }
-DEFAULT_TARGETS = tuple(TARGETS)
+# What `run` uses without --targets: one target per framework and Keras backend (`all` adds the variants).
+DEFAULT_TARGETS = ("tf.keras", "keras:tensorflow", "keras:jax", "keras:torch", "torch")
 
 
 def get_target(name: str) -> Target:
@@ -82,8 +91,10 @@ def get_target(name: str) -> Target:
 
 
 def parse_targets(text: str | None) -> list[Target]:
-    """Targets from a comma-separated list (``None`` or ``all``: every registered target)."""
-    if not text or text == "all":
+    """Targets from a comma-separated list (``None``: DEFAULT_TARGETS; ``all``: every registered target)."""
+    if not text:
+        return [TARGETS[n] for n in DEFAULT_TARGETS]
+    if text == "all":
         return list(TARGETS.values())
     names = [t.strip() for t in text.split(",") if t.strip()]
     problems, out = [], []

@@ -29,6 +29,11 @@ def test_targets_registry_lists_five():
     from frameworkbench.spec import SpecError
     import pytest
 
-    assert list(TARGETS) == ["tf.keras", "keras:tensorflow", "keras:jax", "keras:torch", "torch"]
+    five = ["tf.keras", "keras:tensorflow", "keras:jax", "keras:torch", "torch"]
+    assert list(TARGETS)[:5] == five and [t.name for t in parse_targets(None)] == five
+    # low-level training-loop variants are registered too, each under its framework's column
+    assert {n: (TARGETS[n].family, TARGETS[n].api) for n in list(TARGETS)[5:]} == {
+        "tf:gradienttape": ("tf.keras", "loop"), "keras:jax:stateless": ("keras", "loop")}
+    assert [t.name for t in parse_targets("all")] == list(TARGETS)
     with pytest.raises(SpecError, match="unknown target 'pytorch'.*expected one of: keras:jax"):
         parse_targets("torch,pytorch")
