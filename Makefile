@@ -1,7 +1,7 @@
 # make setup: .venv at the repo root with frameworkbench and every framework (idempotent)
 # make demo:  the document's first example on all five targets, report in reports/
 # make test:  the test suite
-# make bench: the four benchmarks of benchmarks/ (overhead, roofline, scaling, wallclock), tables on stdout
+# make bench: the benchmarks of benchmarks/ (overhead, roofline, scaling, wallclock, worker_reuse), tables on stdout
 # make document: the studies behind the source document's tables, then reports/document.{en,ru}.md
 PYTHON ?= python3
 VENV := .venv
@@ -28,9 +28,9 @@ document: setup
 	$(VENV)/bin/frameworkbench report --out reports --lang ru --db $(STUDY_DB)
 
 bench: setup
-	@start=$$(date +%s); for b in overhead roofline scaling wallclock; do \
+	@start=$$(date +%s); for b in overhead roofline scaling wallclock "worker_reuse --rounds 1"; do \
 		$(PY) -m benchmarks.$$b || exit 1; echo; done; \
-	echo "make bench: the four benchmarks took $$(( $$(date +%s) - start )) s"
+	echo "make bench: the benchmarks took $$(( $$(date +%s) - start )) s"
 
 test: setup
 	$(PY) -m pytest -q
