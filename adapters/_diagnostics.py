@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -235,16 +234,10 @@ def _size(path: Path) -> int:
 
 
 def _latency(call: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> dict:
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return {"median_s": statistics.median(times), "p95_s": times[min(len(times) - 1, int(0.95 * len(times)))],
-            "n": repeats}
+    from frameworkbench.measure import latency
+
+    s = latency(call, warmup, repeats)
+    return {"median_s": s["median"], "p95_s": s["p95"], "n": s["n"]}
 
 
 def _first_line(exc: BaseException) -> str:

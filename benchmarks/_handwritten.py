@@ -236,14 +236,9 @@ def matmul_times(lib: str, n: int, warmup: int, reps: int) -> list[float]:
             return float(torch.mm(a, b)[0, 0].item())
     else:
         raise ValueError(f"unknown library {lib!r}")
-    for _ in range(warmup):
-        step()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        out.append(time.perf_counter() - t0)
-    return out
+    from frameworkbench.measure import time_calls
+
+    return time_calls(step, warmup, reps)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -99,7 +99,8 @@ def parser() -> argparse.ArgumentParser:
                                      "outputs, first-step gradients, per-step and per-epoch losses and final weights "
                                      "with a float64 numpy reference; store the runs and write a parity report.")
     par.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
-    par.add_argument("--targets", metavar="A,B", help="comma-separated targets (default: all)")
+    par.add_argument("--targets", metavar="A,B", help="comma-separated targets (default: the five default targets; "
+                                                      "'all' adds the low-level loop variants)")
     par.add_argument("--steps", type=_positive_int, default=50, help="steps whose loss is compared one by one "
                                                                      "(default 50)")
     par.add_argument("--mode", choices=("aligned", "native", "both"), default="aligned",

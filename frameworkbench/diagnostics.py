@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,15 +58,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _timed(run, warmup: int = COST_WARMUP, repeats: int = COST_REPEATS) -> dict:
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-    q = statistics.quantiles(times, n=4, method="inclusive")
-    return {"median_s": statistics.median(times), "iqr_s": q[2] - q[0], "n": repeats}
+    from .measure import latency
+
+    s = latency(run, warmup, repeats)
+    return {"median_s": s["median"], "iqr_s": s["iqr"], "n": s["n"]}
 
 
 # ----------------------------------------------------------------------------- activations

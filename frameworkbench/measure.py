@@ -71,8 +71,9 @@ def noisy(stats: dict) -> bool:
     return bool(stats) and stats.get("median", 0) > 0 and stats["iqr"] / stats["median"] > NOISE_THRESHOLD
 
 
-def latency(fn, warmup: int, repeats: int) -> dict:
-    """Time ``fn()`` (which must return only once its result is on the host) after ``warmup`` calls."""
+def time_calls(fn, warmup: int, repeats: int) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``fn()`` after ``warmup`` untimed calls; ``fn`` must
+    return only once its result is on the host."""
     for _ in range(warmup):
         fn()
     times = []
@@ -80,7 +81,12 @@ def latency(fn, warmup: int, repeats: int) -> dict:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return summary(times)
+    return times
+
+
+def latency(fn, warmup: int, repeats: int) -> dict:
+    """:func:`summary` of :func:`time_calls`."""
+    return summary(time_calls(fn, warmup, repeats))
 
 
 def current_rss_mb() -> float | None:
