@@ -18,6 +18,23 @@ KERAS_LOSSES = {"binary_crossentropy": "BinaryCrossentropy", "categorical_crosse
 PLAIN_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax"}
 
 
+class OwnLoop:
+    """Mixin for Keras-model targets trained by their own loop (:meth:`train`) instead of ``model.fit``.
+
+    Put it before the Keras adapter in the bases; set ``TRAINING_API`` to describe the loop.
+    """
+
+    TRAINING_API = ""
+
+    def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
+            on_epoch) -> None:
+        """Every epoch through this class's own loop, never the Keras adapter's ``model.fit``."""
+        return Adapter.fit(self, model, spec, x, y, plan, batch_size, on_epoch)
+
+    def runtime_info(self, model: Any) -> dict[str, Any]:
+        return {**super().runtime_info(model), "training_api": self.TRAINING_API}
+
+
 class KerasAdapter(Adapter):
     """Shared Keras implementation; subclasses set ``self.keras`` and device/thread handling."""
 

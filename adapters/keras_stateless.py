@@ -17,11 +17,11 @@ import numpy as np
 from frameworkbench.measure import StepTimer
 from frameworkbench.spec import Spec
 
-from .base import Adapter
+from ._keras import OwnLoop
 from .keras3 import Keras3Adapter
 
 
-class KerasStatelessAdapter(Keras3Adapter):
+class KerasStatelessAdapter(OwnLoop, Keras3Adapter):
     """Keras 3 on JAX with a custom ``jax.jit`` training step built on the stateless API."""
 
     TRAINING_API = "Keras stateless API + jax.value_and_grad loop (jax.jit)"
@@ -77,11 +77,3 @@ class KerasStatelessAdapter(Keras3Adapter):
         for var, value in zip(opt.variables, opt_vars):
             var.assign(value)
         return total / len(x)
-
-    def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
-            on_epoch) -> None:
-        """Every epoch through this class's own loop (:meth:`train`), never the Keras adapter's ``model.fit``."""
-        return Adapter.fit(self, model, spec, x, y, plan, batch_size, on_epoch)
-
-    def runtime_info(self, model: Any) -> dict[str, Any]:
-        return {**super().runtime_info(model), "training_api": self.TRAINING_API}

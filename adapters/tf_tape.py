@@ -16,11 +16,11 @@ import numpy as np
 from frameworkbench.measure import StepTimer
 from frameworkbench.spec import Spec
 
-from .base import Adapter
+from ._keras import OwnLoop
 from .tf_keras import TfKerasAdapter, tf
 
 
-class TfGradientTapeAdapter(TfKerasAdapter):
+class TfGradientTapeAdapter(OwnLoop, TfKerasAdapter):
     """tf.keras layers, a custom ``tf.GradientTape`` training loop compiled with ``tf.function``."""
 
     TRAINING_API = "tf.GradientTape loop (tf.function)"
@@ -59,11 +59,3 @@ class TfGradientTapeAdapter(TfKerasAdapter):
             timer.stop()
             total += value * len(xb)
         return total / len(x)
-
-    def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
-            on_epoch) -> None:
-        """Every epoch through this class's own loop (:meth:`train`), never the tf.keras adapter's single ``model.fit`` over all epochs."""
-        return Adapter.fit(self, model, spec, x, y, plan, batch_size, on_epoch)
-
-    def runtime_info(self, model: Any) -> dict[str, Any]:
-        return {**super().runtime_info(model), "training_api": self.TRAINING_API}
