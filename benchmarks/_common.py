@@ -196,6 +196,14 @@ def save_text(name: str, text: str) -> Path:
     return path
 
 
+def publish(name: str, lines: Sequence[str], payload: dict) -> None:
+    """Print a benchmark's text and keep it (``NAME.md``) with its raw figures (``NAME.json``) in OUT."""
+    text = "\n".join(lines)
+    print(text)
+    save_text(f"{name}.md", text + "\n")
+    save_json(name, payload)
+
+
 # --------------------------------------------------------------------------- subprocesses
 def target_env(target: str, threads: int) -> dict[str, str]:
     """The env a frameworkbench worker runs with (frameworkbench.worker.apply_process_settings)."""

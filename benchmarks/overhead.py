@@ -208,11 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"goal (ratio ≤ {GOAL} for every target): " +
               ("met" if not missed else f"missed by {', '.join(missed)}"),
               f"overhead benchmark wall time: {clock.elapsed():.0f} s"]
-    out = "\n".join(lines)
-    print(out)
-    C.save_text("overhead.md", out + "\n")
-    C.save_json("overhead", {"machine": info, "spec": spec.name, "steps_per_epoch": steps, "rounds": args.rounds,
-                             "epochs": args.epochs, "results": res, "goal": GOAL, "met": verdict, "explain": ex})
+    C.publish("overhead", lines, {"machine": info, "spec": spec.name, "steps_per_epoch": steps,
+                                  "rounds": args.rounds, "epochs": args.epochs, "results": res, "goal": GOAL,
+                                  "met": verdict, "explain": ex})
     return 0
 
 

@@ -137,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if warn.lines:
         lines += ["", warn.render()]
     lines += ["", f"roofline benchmark wall time: {clock.elapsed():.0f} s"]
-    out = "\n".join(lines)
-    print(out)
-    C.save_text("roofline.md", out + "\n")
-    C.save_json("roofline", {
+    C.publish("roofline", lines, {
         "machine": info, "matmul_n": args.n, "peaks": peaks, "machine_peak_gflops": peak, "machine_peak_library": peak_lib,
         "widths": widths, "batch": args.batch, "train_flops_per_step": flops_step,
         "targets": {t: {"median_step_s": [r["timings"]["median_step_s"] for r in recs],

@@ -182,12 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     if warn.lines:
         lines += ["", warn.render()]
     lines += ["", f"plot: {png.relative_to(C.REPO)}", f"scaling benchmark wall time: {clock.elapsed():.0f} s"]
-    text = "\n".join(lines)
-    print(text)
-    C.save_text("scaling.md", text + "\n")
-    C.save_json("scaling", {"machine": info, "batches": batches, "widths": widths, "base_width": args.base_width,
-                            "base_batch": args.base_batch, "steps_per_epoch": STEPS_PER_EPOCH,
-                            "results": {t: {f"w{w}-b{b}": v for (w, b), v in by.items()} for t, by in res.items()}})
+    C.publish("scaling", lines, {"machine": info, "batches": batches, "widths": widths,
+                                 "base_width": args.base_width, "base_batch": args.base_batch,
+                                 "steps_per_epoch": STEPS_PER_EPOCH,
+                                 "results": {t: {f"w{w}-b{b}": v for (w, b), v in by.items()}
+                                             for t, by in res.items()}})
     return 0
 
 

@@ -152,11 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     if warn.lines:
         lines += ["", warn.render()]
     lines += ["", f"wallclock benchmark wall time: {clock.elapsed():.0f} s"]
-    text = "\n".join(lines)
-    print(text)
-    C.save_text("wallclock.md", text + "\n")
-    C.save_json("wallclock", {"machine": info, "spec": args.spec, "runs": runs, "orchestration_share": share,
-                              "goal": GOAL, "met": ok})
+    C.publish("wallclock", lines, {"machine": info, "spec": args.spec, "runs": runs,
+                                   "orchestration_share": share, "goal": GOAL, "met": ok})
     return 0
 
 

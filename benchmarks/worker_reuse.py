@@ -13,7 +13,7 @@ import argparse
 import time
 
 from benchmarks._common import (Warnings, add_common_args, available_cores, fmt_num, fmt_pct, fmt_time, header,
-                                machine, median, progress, save_json, table, targets_from)
+                                machine, median, progress, publish, table, targets_from)
 
 SPEC = "specs/seed_tf_keras.yaml"
 
@@ -62,15 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([target, fmt_time(fresh_wall), fmt_time(reuse_wall), fmt_pct(1 - reuse_wall / fresh_wall),
                      fmt_time(median(fresh_step)), fmt_time(median(reused_step)), fmt_num(ratio)])
         raw[target] = res
-    print(header(f"Worker reuse: {args.seeds} seeds per target, --isolate run vs target "
-                 f"(medians over {args.rounds} alternating rounds)", info))
-    print()
-    print(table(["target", "wall, fresh workers", "wall, one reused worker", "saved", "step, fresh",
-                 "step, reused", "reused / fresh"], rows))
+    lines = [header(f"Worker reuse: {args.seeds} seeds per target, --isolate run vs target "
+                    f"(medians over {args.rounds} alternating rounds)", info), "",
+             table(["target", "wall, fresh workers", "wall, one reused worker", "saved", "step, fresh",
+                    "step, reused", "reused / fresh"], rows)]
     if warn.lines:
-        print()
-        print(warn.render())
-    save_json("worker_reuse", {"machine": info, "results": raw})
+        lines += ["", warn.render()]
+    publish("worker_reuse", lines, {"machine": info, "results": raw})
     return 0
 
 
