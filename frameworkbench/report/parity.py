@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..parity import TOLERANCES
 from .markdown import cell, table
-from .summary import latest_records
+from .summary import latest_records, runs_section
 
 DEFAULT_KEYS = ("kernel_initializer", "bias_initializer", "optimizer", "adam_epsilon", "adam_epsilon_form",
                 "leaky_relu_slope", "elu_alpha", "crossentropy_epsilon", "bce_at_p0_y1", "tf32",
@@ -177,12 +177,7 @@ def render(spec_name: str, records: list[dict], out_dir: Path, command: str | No
                   effect_table(aligned, native), ""]
     else:
         parts += ["No native-mode runs stored: run `frameworkbench parity SPEC --mode native` (or `--mode both`).", ""]
-    parts += ["## Runs", "", table(["run id", "target", "policy", "seed", "status", "created at"],
-                                   [[r["run_id"], r["target"], r.get("policy"), r["seed"], r["status"],
-                                     r["created_at"]] for r in aligned + native]), ""]
-    if command:
-        parts += ["Regenerate with:", "", f"    {command}", ""]
-    return "\n".join(parts)
+    return "\n".join(parts + runs_section(aligned + native, command, ("target", "policy", "seed")))
 
 
 def write(records: list[dict], out_dir: Path, command: str | None = None) -> list[Path]:

@@ -73,13 +73,18 @@ def render(spec_name: str, records: list[dict], command: str | None = None) -> s
               f"Host: {host.get('cpu')}, {host.get('cores')} cores, {host.get('memory_gib')} GiB, "
               f"{host.get('os')}, Python {host.get('python')}; threads per run: "
               f"{sorted({r.get('threads') for r in records})}", "",
-              runtime_table(records), "",
-              "## Runs", "",
-              table(["run id", "target", "seed", "status", "created at"],
-                    [[r["run_id"], r["target"], r["seed"], r["status"], r["created_at"]] for r in records]), ""]
+              runtime_table(records), ""]
+    return "\n".join(parts + runs_section(records, command))
+
+
+def runs_section(records: list[dict], command: str | None, columns: tuple[str, ...] = ("target", "seed")) -> list[str]:
+    """The report's closing lines: every run it rests on, and the command that regenerates it."""
+    keys = ("run_id", *columns, "status", "created_at")
+    parts = ["## Runs", "", table([k.replace("_", " ") for k in keys], [[r.get(k) for k in keys] for r in records]),
+             ""]
     if command:
         parts += ["Regenerate with:", "", f"    {command}", ""]
-    return "\n".join(parts)
+    return parts
 
 
 def write_reports(records: list[dict], out_dir: Path, command: str | None = None) -> list[Path]:
