@@ -31,7 +31,10 @@ def activation_callable(adapter, model) -> Callable:
     """The activation object of a model built from ``[dense(linear), activation]``: its last layer.
 
     For Keras that is the ``Activation`` / ``LeakyReLU`` / ``ELU`` layer the adapter built,
-    for torch the ``nn`` module, so the probe runs exactly the code the models train with."""
+    for torch the ``nn`` module, so the probe runs exactly the code the models train with.
+    An adapter with its own ``activation_callable(model)`` (flax) answers for itself."""
+    if hasattr(adapter, "activation_callable"):
+        return adapter.activation_callable(model)
     if is_torch_model(adapter):
         return list(model.children())[-1]
     return model.layers[-1]
@@ -177,7 +180,10 @@ def execution_variants(adapter) -> dict[str, dict]:
 
     Returns ``{"default": {...}, "eager": {...}, "compiled": {...}}`` where each entry has
     ``how`` (text) and ``setup(model, probe) -> (model, context manager)``; ``default``
-    names which of eager/compiled it is *claimed* to be (the probe checks it)."""
+    names which of eager/compiled it is *claimed* to be (the probe checks it). An adapter with
+    its own ``execution_variants()`` (flax) answers for itself."""
+    if hasattr(adapter, "execution_variants"):
+        return adapter.execution_variants()
     name, api, b = adapter.target.name, adapter.target.api, backend(adapter)
     null = contextlib.nullcontext
 
@@ -248,7 +254,10 @@ def _first_line(exc: BaseException) -> str:
 def export_paths(adapter) -> list[tuple[str, str, Callable]]:
     """(name, kind, export function) for every path tried for this target.
 
-    An export function takes (adapter, model, workdir, one row) and returns (artifact path, predict(x) -> array)."""
+    An export function takes (adapter, model, workdir, one row) and returns (artifact path, predict(x) -> array).
+    An adapter with its own ``export_paths()`` (flax) answers for itself."""
+    if hasattr(adapter, "export_paths"):
+        return adapter.export_paths()
     fam = adapter.target.family
     if fam == "torch":
         return [("TorchScript", "server", _torchscript), ("torch.export (.pt2)", "server", _torch_export),

@@ -16,6 +16,7 @@ from . import __version__
 from .spec import SpecError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
 FAILED_STATUSES = ("failed", "timeout", "diverged")
 
 
@@ -39,6 +40,19 @@ def _positive_float(text: str) -> float:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for every closed choice (commands, --format, --isolate, ...)."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            from .spec import suggest
+
+            choices = [str(c) for c in action.choices]
+            close = suggest(value, choices)
+            hint = f" (did you mean {close!r}?)" if close else ""
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} (choose from {', '.join(choices)})")
+
+
 def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="PATH", help="results database (default: $FRAMEWORKBENCH_DB or ./frameworkbench.db)")
 
@@ -47,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     from .spec import DEVICES
     from .targets import DEFAULT_TARGETS, TARGETS
 
-    ap = argparse.ArgumentParser(prog="frameworkbench", description=(
+    ap = _Parser(prog="frameworkbench", description=(
         "Compare tf.keras, standalone Keras 3 (tensorflow/jax/torch backends) and PyTorch on one "
         "declarative model spec, with identical data, batches and initial weights."))
     ap.add_argument("--version", action="version", version=f"frameworkbench {__version__}")
@@ -59,21 +73,26 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
     r.add_argument("--targets", metavar="A,B", help=f"comma-separated targets or 'all' (default: "
                                                     f"{', '.join(DEFAULT_TARGETS)}); known: {', '.join(TARGETS)}")
-    r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)} (default: cpu); an unavailable "
+    r.add_argument("--device", default="cpu", metavar="|".join(DEVICES),
+                   help=f"one of {', '.join(DEVICES)} (default: cpu); an unavailable "
                                                     "device gives a skipped record, never a CPU fallback")
-    r.add_argument("--epochs", type=_positive_int, help="override training.epochs")
-    r.add_argument("--batch-size", type=_positive_int, help="override training.batch_size")
-    r.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (seed, seed+1, ...; default 1)")
-    r.add_argument("--threads", type=_positive_int, help="threads per framework (default: all cores)")
+    r.add_argument("--epochs", type=_positive_int, metavar="N", help="override training.epochs")
+    r.add_argument("--batch-size", type=_positive_int, metavar="N", help="override training.batch_size")
+    r.add_argument("--seeds", type=_positive_int, default=1, metavar="N",
+                   help="number of seeds (seed, seed+1, ...; default 1)")
+    r.add_argument("--threads", type=_positive_int, metavar="N", help="threads per framework (default: all cores)")
     r.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
-    r.add_argument("--repeats", type=_positive_int, default=1, help="runs per target and seed (default 1); "
+    r.add_argument("--repeats", type=_positive_int, default=1, metavar="N",
+                   help="runs per target and seed (default 1); "
                                                                      "medians and IQR across them are reported")
-    r.add_argument("--isolate", choices=("run", "target"), default="run",
+    r.add_argument("--isolate", choices=("run", "target"), default="run", metavar="run|target",
                    help="run: a fresh worker process per run (default); target: one worker per target runs all its "
                         "seeds and repeats (saves imports; recorded in each run)")
-    r.add_argument("--defaults", choices=("aligned", "native"), default="aligned",
-                   help="aligned: the spec's values and one update rule in every framework (default); native: "
-                        "each framework's own defaults (initialiser, Adam ε, clipping, slopes)")
+    r.add_argument("--policy", "--defaults", dest="policy", choices=("aligned", "native"), default="aligned",
+                   metavar="aligned|native",
+                   help="defaults policy; aligned: the spec's values and one update rule in every framework "
+                        "(default); native: each framework's own defaults (initialiser, Adam ε, clipping, slopes). "
+                        "--defaults is an older name for it")
     r.add_argument("--force", action="store_true", help="rerun runs already stored as ok with the same run key "
                                                         "(default: resume, skip them)")
     _db_arg(r)
@@ -81,15 +100,19 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    v = sub.add_parser("validate", help="check a spec and list every problem (exit 2 if any)")
+    v = sub.add_parser("validate", help="check a spec and the data it names; list every problem (exit 2 if any)",
+                       description="Check SPEC, its memory estimate and the data it names (loaded and checked "
+                                   "as `run` does); exit 2 with every problem.")
     v.add_argument("spec", metavar="SPEC")
-    v.add_argument("--data", action="store_true", help="also load and check the data it names")
+    v.add_argument("--no-data", dest="data", action="store_false", help="check the spec only, not its data")
+    v.add_argument("--data", dest="data", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old use
 
     t = sub.add_parser("targets", help="list targets, whether they are installed, and versions")
-    t.add_argument("--json", action="store_true")
+    t.add_argument("--json", action="store_true", help="print the list as JSON")
 
     res = sub.add_parser("results", help="list stored runs")
-    res.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    res.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table",
+                     metavar="table|json|csv|markdown", help="output format (default: table)")
     res.add_argument("--spec", metavar="NAME", help="only runs of this spec name")
     res.add_argument("--target", metavar="T", help="only runs of this target")
     _db_arg(res)
@@ -101,15 +124,19 @@ def parser() -> argparse.ArgumentParser:
     par.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
     par.add_argument("--targets", metavar="A,B", help="comma-separated targets (default: the five default targets; "
                                                       "'all' adds the low-level loop variants)")
-    par.add_argument("--steps", type=_positive_int, default=50, help="steps whose loss is compared one by one "
-                                                                     "(default 50)")
-    par.add_argument("--mode", choices=("aligned", "native", "both"), default="aligned",
-                     help="aligned: spec values and one update rule everywhere (default); native: each framework's "
-                          "own defaults; both: run both (needed for the 'what differs by default' section)")
-    par.add_argument("--epochs", type=_positive_int, help="override training.epochs")
-    par.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (default 1)")
-    par.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)} (default: cpu)")
-    par.add_argument("--threads", type=_positive_int, help="threads per framework (default: all cores)")
+    par.add_argument("--steps", type=_positive_int, default=50, metavar="K",
+                     help="first steps (across epochs) whose loss is compared one by one (default 50; a shorter run "
+                          "compares all its steps)")
+    par.add_argument("--policy", "--mode", dest="policy", choices=("aligned", "native", "both"), default="aligned",
+                     metavar="aligned|native|both",
+                     help="defaults policy (as for `run`); aligned: spec values and one update rule everywhere "
+                          "(default); native: each framework's own defaults; both: run both (needed for the 'what "
+                          "differs by default' section). --mode is an older name for it")
+    par.add_argument("--epochs", type=_positive_int, metavar="N", help="override training.epochs")
+    par.add_argument("--seeds", type=_positive_int, default=1, metavar="N", help="number of seeds (default 1)")
+    par.add_argument("--device", default="cpu", metavar="|".join(DEVICES), help=f"one of {', '.join(DEVICES)} "
+                                                                                 "(default: cpu)")
+    par.add_argument("--threads", type=_positive_int, metavar="N", help="threads per framework (default: all cores)")
     par.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
     _db_arg(par)
     par.add_argument("--out", metavar="DIR", default="reports", help="report directory (default: reports)")
@@ -124,6 +151,9 @@ def parser() -> argparse.ArgumentParser:
 
     add_report_options(rep)
     add_parsers(sub, _db_arg)
+    from . import team_cli  # diff, mlflow
+
+    team_cli.add_parsers(sub, _db_arg)
     return ap
 
 
@@ -140,25 +170,31 @@ def cmd_validate(args) -> int:
         ds = load_dataset(spec)
         print(f"data ok: {ds.summary()} hash {ds.hash}")
     print(f"memory: {est.describe()}")
-    print(f"{args.spec}: ok ({spec.name}, {spec.task}, {len(spec.layers)} layers, spec hash {spec.hash})")
+    print(f"{args.spec}: ok ({spec.name}, {spec.task}, {len(spec.layers)} layers, spec hash {spec.hash})"
+          + ("" if args.data else "; data not checked (--no-data)"))
     return EXIT_OK
 
 
 def cmd_targets(args) -> int:
-    from .targets import TARGETS
+    from .targets import DEFAULT_TARGETS, TARGETS
 
     rows = []
     for t in TARGETS.values():
         missing = t.missing_modules()
-        rows.append({"target": t.name, "installed": not missing, "missing": missing, "versions": t.versions(),
-                     "env": t.env})
+        rows.append({"target": t.name, "default": t.name in DEFAULT_TARGETS, "installed": not missing,
+                     "missing": missing, "install": t.install_hint(), "versions": t.versions(), "env": t.env})
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
+    grid = [["target", "default", "status", "versions"]]
     for r in rows:
-        vers = ", ".join(f"{k} {v or '-'}" for k, v in r["versions"].items())
-        state = "installed" if r["installed"] else f"not installed (missing {', '.join(r['missing'])})"
-        print(f"{r['target']:<18} {state:<12}  {vers}")
+        state = "installed" if r["installed"] else f"not installed (missing {', '.join(r['missing'])}; {r['install']})"
+        grid.append([r["target"], "*" if r["default"] else "", state,
+                     ", ".join(f"{k} {v or '-'}" for k, v in r["versions"].items())])
+    widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
+    for row in grid:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    print("* run without --targets; --targets all runs every target")
     return EXIT_OK
 
 
@@ -253,7 +289,7 @@ def cmd_run(args) -> int:
     from .report.tables import comparison_table
     from .runner import run
 
-    spec, targets, (opts,) = _load_run_inputs(args, [dict(force=args.force, policy=args.defaults,
+    spec, targets, (opts,) = _load_run_inputs(args, [dict(force=args.force, policy=args.policy,
                                                           repeats=args.repeats, isolate=args.isolate)])
     records = []
 
@@ -274,12 +310,31 @@ def cmd_run(args) -> int:
         print(json.dumps(records, indent=2, default=str))
     else:
         print(comparison_table(records))
-    if args.out:
-        cmd = "frameworkbench report --out " + shlex.quote(args.out) + (f" --db {shlex.quote(args.db)}" if args.db else "")
-        for p in write_reports(records, Path(args.out), cmd):
+    if args.out:  # rendered from the stored runs, as `report` does, so its regenerate command reproduces it
+        from .report.summary import report_command
+        from .store import Store
+
+        with Store(args.db) as st:
+            stored = st.records(spec_name=spec.name)
+        cmd = lambda name: report_command(args.out, name, _db_for_command(args))  # noqa: E731 - per spec
+        for p in write_reports(stored, Path(args.out), cmd):
             print(f"report written: {p}", file=sys.stderr)
     bad = [r for r in records if r["status"] in FAILED_STATUSES]
     return EXIT_FAILED if bad else EXIT_OK
+
+
+def _parity_command(args) -> str:
+    """The shell command that reruns ``parity`` with every option that affects its report, shell-quoted."""
+    import os
+
+    from .store import ENV_DB
+
+    db = args.db or os.environ.get(ENV_DB)
+    opts = [("--targets", args.targets), ("--policy", args.policy), ("--steps", args.steps),
+            ("--epochs", args.epochs), ("--seeds", args.seeds), ("--device", args.device),
+            ("--threads", args.threads), ("--timeout", args.timeout), ("--db", db), ("--out", args.out)]
+    return " ".join(["frameworkbench parity", shlex.quote(args.spec)]
+                    + [f"{name} {shlex.quote(str(value))}" for name, value in opts if value is not None])
 
 
 def cmd_parity(args) -> int:
@@ -287,7 +342,7 @@ def cmd_parity(args) -> int:
     from .report import parity as parity_report
     from .store import Store
 
-    policies = ["aligned", "native"] if args.mode == "both" else [args.mode]
+    policies = ["aligned", "native"] if args.policy == "both" else [args.policy]
     spec, targets, options = _load_run_inputs(args, [dict(policy=p, force=True) for p in policies])
     progress = Progress(args.quiet)
     records: list[dict] = []
@@ -306,26 +361,32 @@ def cmd_parity(args) -> int:
             print(parity_report.parity_table(aligned))
     with Store(args.db) as st:  # the report also shows stored runs of the other policy
         stored = st.records(spec_name=spec.name)
-    cmd = (f"frameworkbench parity {shlex.quote(args.spec)} --mode {args.mode} --steps {args.steps}"
-           + (f" --targets {shlex.quote(args.targets)}" if args.targets else ""))
-    for p in parity_report.write(stored, Path(args.out), cmd):
+    for p in parity_report.write(stored, Path(args.out), _parity_command(args)):
         print(f"report written: {p}", file=sys.stderr)
     bad = [r for r in records if r["status"] in FAILED_STATUSES]
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def _db_for_command(args) -> str | None:
+    """The database a printed command must name: --db, else $FRAMEWORKBENCH_DB when set."""
+    import os
+
+    from .store import ENV_DB
+
+    return args.db or os.environ.get(ENV_DB) or None
+
+
 def cmd_results(args) -> int:
-    from .report.markdown import table
-    from .report.tables import run_row
+    from .report.markdown import cell, table
+    from .report.tables import RESULTS_COLUMNS, display_header, display_value, run_row
     from .store import Store
 
-    with Store(args.db) as st:
+    with Store(args.db, create=False) as st:
         rows = [run_row(r) for r in st.records(spec_name=args.spec, target=args.target)]
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
         return EXIT_OK
-    cols = ["run_id", "spec", "target", "seed", "status", "params", "loss", "val_loss", "metric", "val_metric",
-            "median_epoch_s", "created_at"]
+    cols = RESULTS_COLUMNS
     if args.format == "csv":
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else cols, lineterminator="\n")
@@ -333,11 +394,9 @@ def cmd_results(args) -> int:
         w.writerows(rows)
         sys.stdout.write(buf.getvalue())
     elif args.format == "markdown":
-        print(table(cols, [[r[c] for c in cols] for r in rows]))
+        print(table([display_header(c) for c in cols], [[display_value(c, r[c]) for c in cols] for r in rows]))
     else:
-        from .report.markdown import cell
-
-        grid = [cols] + [[cell(r[c]) for c in cols] for r in rows]
+        grid = [[display_header(c) for c in cols]] + [[cell(display_value(c, r[c])) for c in cols] for r in rows]
         widths = [max(len(row[i]) for row in grid) for i in range(len(cols))]
         for row in grid:
             print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
@@ -350,16 +409,16 @@ def cmd_report(args) -> int:
     from .report.summary import write_reports
     from .store import Store
 
-    with Store(args.db) as st:
+    with Store(args.db, create=False) as st:
         records = st.records(spec_name=args.spec)
     if not records:
         print("no runs stored" + (f" for spec {args.spec!r}" if args.spec else "") + "; run `frameworkbench run SPEC` "
               "first", file=sys.stderr)
         return EXIT_FAILED
-    cmd = "frameworkbench report --out " + shlex.quote(args.out) + (f" --spec {shlex.quote(args.spec)}" if args.spec
-                                                                     else "")
     from .document_cli import is_study_record, write_document
+    from .report.summary import report_command
 
+    cmd = lambda name: report_command(args.out, name, _db_for_command(args))  # noqa: E731 - per spec
     for p in write_reports([r for r in records if not is_study_record(r)], Path(args.out), cmd):
         print(f"report written: {p}")
     if not args.spec:  # the seed document's tables, rebuilt from the study runs
@@ -371,6 +430,9 @@ def cmd_report(args) -> int:
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "targets": cmd_targets, "results": cmd_results,
             "report": cmd_report, "parity": cmd_parity, "study": lambda a: _doc_cli().cmd_study(a),
             "codegen": lambda a: _doc_cli().cmd_codegen(a)}
+from .team_cli import COMMANDS as _TEAM_COMMANDS  # noqa: E402  (diff, mlflow)
+
+COMMANDS.update(_TEAM_COMMANDS)
 
 
 def _doc_cli():
@@ -386,14 +448,44 @@ def main(argv: list[str] | None = None) -> int:
         ap.print_help()
         return EXIT_USAGE
     try:
-        return COMMANDS[args.command](args)
-    except SpecError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        try:
+            code = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return code
+        except SpecError as exc:
+            if args.debug:
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `frameworkbench results | head`: stop quietly, as command-line tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush cannot fail again (the Python docs' recipe)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # stdout without a file descriptor
+        pass
+
+
+def synopsis(width: int = 110) -> str:
+    """Each command's usage line, as ``--help`` shows it (the README's synopsis block is this text)."""
+    ap = parser()
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    out = []
+    for p in [ap, *dict.fromkeys(sub.choices.values())]:
+        fmt = argparse.HelpFormatter(p.prog, width=width)
+        actions = [a for a in p._actions if not isinstance(a, argparse._HelpAction)]
+        fmt.add_usage(None, actions, p._mutually_exclusive_groups, prefix="")
+        out.append(fmt.format_help().strip())
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,23 @@
 
 The generated script has three marked parts:
 
-* ``# --- data``: plain numpy / scikit-learn code that makes ``X_train, y_train, X_val,
-  y_val`` of the spec's shapes (the same for every target; an illustration of the data,
-  not the benchmark's exact arrays);
+* ``# --- data``: plain numpy (and scikit-learn / pandas for those sources) that prepares the
+  data exactly as frameworkbench does (the seeded generator or loader, the seeded split,
+  standardisation with training-set statistics, float32, the targets encoded for the loss),
+  draws the shared initial weights (``init: shared``: Glorot-uniform kernels, zero biases)
+  and the batch plan (one seeded permutation of the training rows per epoch), as in
+  :mod:`frameworkbench.data` and :mod:`frameworkbench.weights`; the same for every target;
 * ``# --- model and training``: what a user of that framework writes for the spec, in the
   style of the seed document's examples: ``Sequential`` + ``compile`` + ``fit`` for Keras,
   ``nn.Sequential`` + a hand-written loop for PyTorch, a ``tf.GradientTape`` loop, Keras'
   stateless API under ``jax.jit``;
-* ``# --- check``: one line printing the parameter count (``params: N``).
+* ``# --- check``: ``final: loss L val_loss V`` (the last epoch's mean training loss and the
+  validation loss, as frameworkbench records them) and ``params: N`` as the last line.
+
+So the script reproduces frameworkbench's run of that target (aligned policy, the spec's seed)
+up to float32 rounding. The lines that exist only for that (loading the shared weights,
+following the batch plan, torch's Adam epsilon in Keras' form) carry a ``# frameworkbench:``
+comment -- on the line, or heading a paragraph -- and are not counted.
 
 :func:`count_lines` counts the non-blank, non-comment lines of the middle part: the
 "lines of idiomatic code needed for the spec" of the report's ease-of-use row.
@@ -19,70 +28,109 @@ from __future__ import annotations
 from typing import Callable
 
 from .spec import OPTIMIZER_DEFAULTS, SpecError, Spec, unknown
+from .weights import PLAN_STREAM, WEIGHTS_STREAM, dense_shapes
 
 DATA_MARK = "# --- data"
 MODEL_MARK = "# --- model and training"
 CHECK_MARK = "# --- check"
 PARAMS_PREFIX = "params:"
+FINAL_PREFIX = "final:"
+ALIGN_TAG = "# frameworkbench:"  # marks code that only makes the script match frameworkbench's run
 
 KERAS_LOSS_CLASSES = {"binary_crossentropy": "BinaryCrossentropy", "categorical_crossentropy": "CategoricalCrossentropy",
                       "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy", "mse": "MeanSquaredError"}
 KERAS_EPSILON = 1e-7  # Keras' default probability clipping (backend epsilon)
 TORCH_ADAM_EPS = 1e-8
+SYNTHETIC_STREAM, SPLIT_STREAM = 100, 101  # frameworkbench.data's seed-sequence streams
 
 
 # ----------------------------------------------------------------------------- data
-def data_block(spec: Spec) -> list[str]:
-    d = spec.data
-    out = [DATA_MARK + " (plain numpy / scikit-learn, the same for every framework)", "import numpy as np"]
-    task, units = spec.task, spec.output_units
+def _load_lines(spec: Spec) -> tuple[list[str], list[str]]:
+    """Imports, and the lines making ``X`` (float64, rows x features) and ``y`` from the data source."""
+    d, task = spec.data, spec.task
     if d["source"] == "sklearn":
-        out += [f"from sklearn.datasets import load_{d['name']}",
-                "from sklearn.model_selection import train_test_split",
-                "from sklearn.preprocessing import StandardScaler", "",
-                f"X, y = load_{d['name']}(return_X_y=True)"]
-    elif d["source"] == "file":
+        return [f"from sklearn.datasets import load_{d['name']}"], [f"X, y = load_{d['name']}(return_X_y=True)"]
+    if d["source"] == "file":
         if d["format"] == "npz":
-            out += ["", f"arrays = dict(np.load({d['path']!r}, allow_pickle=False))",
-                    f"y = arrays.pop({d['target']!r})",
-                    "X = np.concatenate([a.reshape(len(y), -1) for a in arrays.values()], axis=1)"]
-        else:
-            reader = "read_csv" if d["format"] == "csv" else "read_parquet"
-            out += ["import pandas as pd", "", f"frame = pd.{reader}({d['path']!r})",
-                    f"y = frame.pop({d['target']!r}).to_numpy()", "X = frame.to_numpy()"]
-        out.insert(2, "from sklearn.model_selection import train_test_split")
-        out.insert(3, "from sklearn.preprocessing import StandardScaler")
+            return [], [f"arrays = dict(np.load({d['path']!r}, allow_pickle=False))",
+                        f"y = arrays.pop({d['target']!r})",
+                        "X = np.concatenate([a.reshape(len(y), -1) for a in arrays.values()], axis=1)"
+                        ".astype(np.float64)"]
+        reader = "read_csv" if d["format"] == "csv" else "read_parquet"
+        return ["import pandas as pd"], [f"frame = pd.{reader}({d['path']!r})",
+                                         f"y = frame.pop({d['target']!r}).to_numpy()",
+                                         "X = frame.to_numpy(dtype=np.float64)"]
+    n, f, noise = d["n_samples"], d["n_features"], d["noise"]
+    out = [f"r = rng({d['seed']}, {SYNTHETIC_STREAM})  # frameworkbench's synthetic {task} data",
+           f"X = r.standard_normal(({n}, {f}))", f"w = r.standard_normal({f}) / np.sqrt({f})"]
+    if task == "binary":
+        out.append(f"y = (3 * (X @ w) + np.sin(2 * X[:, 0]) + {noise!r} * r.standard_normal({n}) > 0)"
+                   ".astype(np.int64)")
+    elif task == "multiclass":
+        out += [f"centers = r.standard_normal(({d['n_classes']}, {f})) * 1.5",
+                f"y = r.integers(0, {d['n_classes']}, {n})", "X = centers[y] + X"]
     else:
-        n, f = d["n_samples"], d["n_features"]
-        k = d.get("n_classes", 2) if task == "multiclass" else units
-        out += ["from sklearn.model_selection import train_test_split",
-                "from sklearn.preprocessing import StandardScaler", "",
-                f"rng = np.random.default_rng({d['seed']})",
-                f"X = rng.standard_normal(({n}, {f}))",
-                f"w = rng.standard_normal(({f}, {k}))"]
-        if task == "binary":
-            out.append("y = (X @ w[:, 0] > 0).astype(int)")
-        elif task == "multiclass":
-            out.append("y = (X @ w).argmax(axis=1)")
-        else:
-            out.append(f"y = X @ w + {d['noise']!r} * rng.standard_normal((len(X), {k}))")
-    strat = ", stratify=y" if task != "regression" else ""
-    out += [f"X_train, X_val, y_train, y_val = train_test_split(X, y, test_size={d['validation_split']!r}, "
-            f"random_state={d['seed']}{strat})"]
-    if d.get("standardize", True):
-        out += ["scaler = StandardScaler().fit(X_train)",
-                "X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)"]
-    out += ["X_train, X_val = X_train.astype(np.float32), X_val.astype(np.float32)"]
-    loss = spec.loss["name"]
+        out.append(f"y = (X @ w + 0.5 * np.sin(2 * X[:, 0]) + {noise!r} * r.standard_normal({n})).reshape(-1, 1)")
+    return [], out
+
+
+def data_block(spec: Spec) -> list[str]:
+    """The shared part: data, split, standardisation, encoding, initial weights, batch plan."""
+    d, t = spec.data, spec.training
+    task, loss, units = spec.task, spec.loss["name"], spec.output_units
+    imports, load = _load_lines(spec)
+    out = [DATA_MARK + " (numpy: frameworkbench's data, initial weights and batch order; the same for every "
+                       "framework)", "import numpy as np", *imports]
+    out += ["", "", "def rng(seed, stream):  # frameworkbench draws each random stream from (seed, stream)",
+            "    return np.random.default_rng(np.random.SeedSequence([seed, stream]))", "", "", *load]
+    if d["source"] != "synthetic":  # labels as int class ids, regression targets as (rows, outputs)
+        out.append("y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)" if task == "regression"
+                   else "y = np.asarray(y).reshape(len(y)).astype(np.int64)")
+    out += [f"n_train = len(X) - round(len(X) * {d['validation_split']!r})  # validation_split",
+            f"order = rng({d['seed']}, {SPLIT_STREAM}).permutation(len(X))",
+            "X_train, X_val, y_train, y_val = X[order[:n_train]], X[order[n_train:]], y[order[:n_train]], "
+            "y[order[n_train:]]"]
+    if d["standardize"]:
+        out += ["mean, std = X_train.mean(axis=0), X_train.std(axis=0)  # training-set statistics",
+                "std[std == 0] = 1.0", "X_train, X_val = (X_train - mean) / std, (X_val - mean) / std"]
+        if task == "regression":
+            out += ["y_mean, y_std = y_train.mean(axis=0), y_train.std(axis=0)", "y_std[y_std == 0] = 1.0",
+                    "y_train, y_val = (y_train - y_mean) / y_std, (y_val - y_mean) / y_std"]
+    out.append("X_train, X_val = X_train.astype(np.float32), X_val.astype(np.float32)")
     if task == "binary":
         out.append("y_train, y_val = (v.reshape(-1, 1).astype(np.float32) for v in (y_train, y_val))")
     elif task == "multiclass" and loss == "sparse_categorical_crossentropy":
-        out.append("y_train, y_val = y_train.astype(np.int64), y_val.astype(np.int64)")
+        out.append("# labels stay int64 class ids")
     elif task == "multiclass":
-        out.append(f"y_train, y_val = (np.eye({units}, dtype=np.float32)[v] for v in (y_train, y_val))")
+        out.append(f"y_train, y_val = (np.eye({units}, dtype=np.float32)[v] for v in (y_train, y_val))  # one-hot")
     else:
-        out.append(f"y_train, y_val = (v.reshape(len(v), {units}).astype(np.float32) for v in (y_train, y_val))")
+        out.append("y_train, y_val = y_train.astype(np.float32), y_val.astype(np.float32)")
+    seed = t["seed"]
+    if spec.init == "shared":
+        shapes = dense_shapes(spec)
+        biases = {b for _, _, b in shapes}
+        out += ["", f"r = rng({seed}, {WEIGHTS_STREAM})  # initial weights: Glorot-uniform kernels (in, out), "
+                    "zero biases", "initial_weights = []"]
+        if biases == {True}:
+            out += [f"for fan_in, fan_out in {[(i, o) for i, o, _ in shapes]}:"]
+        else:
+            out += [f"for fan_in, fan_out, use_bias in {[(i, o, b) for i, o, b in shapes]}:"]
+        out += ["    limit = np.sqrt(6.0 / (fan_in + fan_out))",
+                "    kernel = r.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)"]
+        if biases == {True}:
+            out.append("    initial_weights.append([kernel, np.zeros(fan_out, np.float32)])")
+        elif biases == {False}:
+            out.append("    initial_weights.append([kernel])")
+        else:
+            out.append("    initial_weights.append([kernel, np.zeros(fan_out, np.float32)] if use_bias "
+                       "else [kernel])")
+    out += [f"r = rng({seed}, {PLAN_STREAM})  # batch order: one permutation of the training rows per epoch",
+            f"epoch_orders = [r.permutation(len(X_train)) for _ in range({t['epochs']})]"]
     return out
+
+
+def _has_val(spec: Spec) -> bool:
+    return spec.data["validation_split"] > 0
 
 
 # ----------------------------------------------------------------------------- keras
@@ -130,19 +178,44 @@ def _epsilon_line(spec: Spec, setter: str) -> list[str]:
         else []
 
 
+def _seed_line(spec: Spec, call: str) -> list[str]:
+    """``init: native``: seed the framework's own initialiser the way frameworkbench does."""
+    return [f"{call}({spec.training['seed']})  # the framework's own initialiser, seeded"] if spec.init == "native" \
+        else []
+
+
+def _keras_shared_weights(spec: Spec, keras_layers: str = "layers") -> list[str]:
+    if spec.init != "shared":
+        return []
+    return [f"{ALIGN_TAG} start from its shared initial weights",
+            f"for layer, weights in zip([lay for lay in model.layers if isinstance(lay, {keras_layers}.Dense)], "
+            "initial_weights):", "    layer.set_weights(weights)", ""]
+
+
 def keras_fit(spec: Spec, keras: str) -> list[str]:
     t = spec.training
     metrics = f", metrics={spec.metrics!r}" if spec.metrics else ""
+    val = ", validation_data=(X_val, y_val)" if _has_val(spec) else ""
     return [f"model.compile(optimizer={keras_optimizer(spec, keras)}, loss={spec.loss['name']!r}{metrics})",
-            f"model.fit(X_train, y_train, epochs={t['epochs']}, batch_size={t['batch_size']}, "
-            "validation_data=(X_val, y_val))"]
+            f"for order in epoch_orders:  {ALIGN_TAG} its batch order, one fit call per epoch",
+            f"    history = model.fit(X_train[order], y_train[order], batch_size={t['batch_size']}, epochs=1, "
+            f"shuffle=False, verbose=2{val})"]
+
+
+def keras_final(spec: Spec) -> str:
+    val = ", \"val_loss\", history.history[\"val_loss\"][-1]" if _has_val(spec) else ""
+    return f"print(\"{FINAL_PREFIX} loss\", history.history[\"loss\"][-1]{val})"
+
+
+def _keras_model(spec: Spec, keras: str, slope_arg: str, seed_call: str) -> list[str]:
+    return [*_seed_line(spec, seed_call), *keras_model(spec, keras, slope_arg), *_keras_shared_weights(spec)]
 
 
 def gen_tf_keras(spec: Spec) -> list[str]:
     return ["import os", "", "os.environ[\"TF_USE_LEGACY_KERAS\"] = \"1\"  # tf.keras = Keras 2 (the tf_keras package)",
             "import tensorflow as tf", "from tensorflow.keras import layers", "",
             *_epsilon_line(spec, "tf.keras.backend.set_epsilon"),
-            *keras_model(spec, "tf.keras", "alpha"), *keras_fit(spec, "tf.keras")]
+            *_keras_model(spec, "tf.keras", "alpha", "tf.keras.utils.set_random_seed"), *keras_fit(spec, "tf.keras")]
 
 
 def _keras3_imports(backend: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -153,33 +226,48 @@ def _keras3_imports(backend: str, extra: tuple[str, ...] = ()) -> list[str]:
 def gen_keras3(backend: str) -> Callable[[Spec], list[str]]:
     def gen(spec: Spec) -> list[str]:
         return [*_keras3_imports(backend), *_epsilon_line(spec, "keras.config.set_epsilon"),
-                *keras_model(spec, "keras", "negative_slope"), *keras_fit(spec, "keras")]
+                *_keras_model(spec, "keras", "negative_slope", "keras.utils.set_random_seed"),
+                *keras_fit(spec, "keras")]
 
     return gen
 
 
+def _loop_epochs(spec: Spec, step_call: str, loss_value: str) -> list[str]:
+    """A plain loop over the batch plan; the epoch's loss is the mean over its rows."""
+    bs = spec.training["batch_size"]
+    return ["for epoch, order in enumerate(epoch_orders):  # frameworkbench's batch order", "    total = 0.0",
+            f"    for i in range(0, len(order), {bs}):", f"        idx = order[i:i + {bs}]",
+            f"        loss{', state' if 'state' in step_call else ''} = {step_call}",
+            f"        total += {loss_value} * len(idx)", "    train_loss = total / len(X_train)",
+            "    print(f\"epoch {epoch + 1}: loss {train_loss:.4f}\")"]
+
+
+def _loop_final(spec: Spec, val_loss: str) -> str:
+    val = f", \"val_loss\", {val_loss}" if _has_val(spec) else ""
+    return f"print(\"{FINAL_PREFIX} loss\", train_loss{val})"
+
+
+def _keras_val(spec: Spec) -> list[str]:
+    return ["val_loss = float(loss_fn(y_val, model(X_val, training=False)))"] if _has_val(spec) else []
+
+
 def gen_tf_gradienttape(spec: Spec) -> list[str]:
-    t = spec.training
     return ["import os", "", "os.environ[\"TF_USE_LEGACY_KERAS\"] = \"1\"  # tf.keras = Keras 2 (the tf_keras package)",
             "import tensorflow as tf", "from tensorflow.keras import layers", "",
             *_epsilon_line(spec, "tf.keras.backend.set_epsilon"),
-            *keras_model(spec, "tf.keras", "alpha"),
+            *_keras_model(spec, "tf.keras", "alpha", "tf.keras.utils.set_random_seed"),
             f"loss_fn = tf.keras.losses.{KERAS_LOSS_CLASSES[spec.loss['name']]}()",
-            f"optimizer = {keras_optimizer(spec, 'tf.keras')}",
-            "dataset = tf.data.Dataset.from_tensor_slices((X_train, y_train))"
-            f".shuffle(len(X_train)).batch({t['batch_size']})", "",
-            "", "@tf.function", "def train_step(x, y):", "    with tf.GradientTape() as tape:",
+            f"optimizer = {keras_optimizer(spec, 'tf.keras')}", "", "",
+            "@tf.function", "def train_step(x, y):", "    with tf.GradientTape() as tape:",
             "        loss = loss_fn(y, model(x, training=True))",
             "    grads = tape.gradient(loss, model.trainable_variables)",
             "    optimizer.apply_gradients(zip(grads, model.trainable_variables))", "    return loss", "", "",
-            f"for epoch in range({t['epochs']}):", "    for x, y in dataset:", "        loss = train_step(x, y)",
-            "    print(f\"epoch {epoch + 1}: loss {float(loss):.4f}\")"]
+            *_loop_epochs(spec, "train_step(X_train[idx], y_train[idx])", "float(loss)"), *_keras_val(spec)]
 
 
 def gen_keras_stateless(spec: Spec) -> list[str]:
-    t = spec.training
     return [*_keras3_imports("jax", ("import jax",)), *_epsilon_line(spec, "keras.config.set_epsilon"),
-            *keras_model(spec, "keras", "negative_slope"),
+            *_keras_model(spec, "keras", "negative_slope", "keras.utils.set_random_seed"),
             f"loss_fn = keras.losses.{KERAS_LOSS_CLASSES[spec.loss['name']]}()",
             f"optimizer = {keras_optimizer(spec, 'keras')}",
             "optimizer.build(model.trainable_variables)", "", "",
@@ -193,13 +281,9 @@ def gen_keras_stateless(spec: Spec) -> list[str]:
             "    return loss, (trainable, non_trainable, opt_vars)", "", "",
             "state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],",
             "         [v.value for v in optimizer.variables])",
-            f"rng = np.random.default_rng({t['seed']})",
-            f"for epoch in range({t['epochs']}):", "    order = rng.permutation(len(X_train))",
-            f"    for i in range(0, len(order), {t['batch_size']}):",
-            f"        idx = order[i:i + {t['batch_size']}]",
-            "        loss, state = train_step(state, X_train[idx], y_train[idx])",
-            "    print(f\"epoch {epoch + 1}: loss {float(loss):.4f}\")",
-            "for variable, value in zip(model.trainable_variables, state[0]):", "    variable.assign(value)"]
+            *_loop_epochs(spec, "train_step(state, X_train[idx], y_train[idx])", "float(loss)"),
+            "for variable, value in zip(model.trainable_variables, state[0]):", "    variable.assign(value)",
+            *_keras_val(spec)]
 
 
 # ----------------------------------------------------------------------------- torch
@@ -232,7 +316,8 @@ def gen_torch(spec: Spec) -> list[str]:
             mods.append(act)
     criterion = {"binary_crossentropy": "nn.BCELoss()", "mse": "nn.MSELoss()"}.get(loss, "nn.CrossEntropyLoss()")
     opt = spec.optimizer
-    if opt["name"] == "adam":
+    adam = opt["name"] == "adam"
+    if adam:
         args = [f"lr={opt['learning_rate']!r}"]
         if (opt["beta_1"], opt["beta_2"]) != (0.9, 0.999):
             args.append(f"betas=({opt['beta_1']!r}, {opt['beta_2']!r})")
@@ -242,20 +327,43 @@ def gen_torch(spec: Spec) -> list[str]:
     else:
         mom = f", momentum={opt['momentum']!r}" if opt["momentum"] else ""
         optimizer = f"torch.optim.SGD(model.parameters(), lr={opt['learning_rate']!r}{mom})"
-    lines = ["import torch", "from torch import nn", "", "model = nn.Sequential("]
+    lines = ["import torch", "from torch import nn", "", *_seed_line(spec, "torch.manual_seed"),
+             "model = nn.Sequential("]
     lines += [f"    {m}," for m in mods]
     lines += [")"]
+    if spec.init == "shared":
+        biases = {lay.use_bias for lay in spec.dense_layers}
+        lines += [f"{ALIGN_TAG} start from its shared initial weights (kernels are (in, out): transpose)",
+                  "with torch.no_grad():",
+                  "    for linear, weights in zip([m for m in model if isinstance(m, nn.Linear)], initial_weights):",
+                  "        linear.weight.copy_(torch.from_numpy(weights[0].T))"]
+        if biases == {True}:
+            lines += ["        linear.bias.copy_(torch.from_numpy(weights[1]))"]
+        elif True in biases:
+            lines += ["        if linear.bias is not None:",
+                      "            linear.bias.copy_(torch.from_numpy(weights[1]))"]
+        lines += [""]
     if fold_softmax:
         lines += ["criterion = nn.CrossEntropyLoss()  # takes logits: the output softmax is folded into the loss"]
     else:
         lines += [f"criterion = {criterion}"]
-    lines += [f"optimizer = {optimizer}", "",
-              "X_t, y_t = torch.from_numpy(X_train), torch.from_numpy(y_train)",
-              f"for epoch in range({t['epochs']}):",
-              f"    for idx in torch.randperm(len(X_t)).split({t['batch_size']}):",
+    lines += [f"optimizer = {optimizer}"]
+    eps_hat = []
+    if adam:  # frameworkbench's aligned Adam is Keras' (epsilon added to sqrt(v), not to its bias-corrected value)
+        lines += [f"step = 0  {ALIGN_TAG} Adam's epsilon in Keras' form (epsilon-hat), set every step"]
+        eps_hat = [f"        step += 1  {ALIGN_TAG} epsilon-hat",
+                   f"        optimizer.param_groups[0][\"eps\"] = {opt['epsilon']!r} / "
+                   f"(1 - {opt['beta_2']!r} ** step) ** 0.5  {ALIGN_TAG} epsilon-hat"]
+    lines += ["", "X_t, y_t = torch.from_numpy(X_train), torch.from_numpy(y_train)",
+              "for epoch, order in enumerate(epoch_orders):  # frameworkbench's batch order", "    total = 0.0",
+              f"    for idx in torch.from_numpy(order).split({t['batch_size']}):",
               "        optimizer.zero_grad()", "        loss = criterion(model(X_t[idx]), y_t[idx])",
-              "        loss.backward()", "        optimizer.step()",
-              "    print(f\"epoch {epoch + 1}: loss {loss.item():.4f}\")"]
+              "        loss.backward()", *eps_hat, "        optimizer.step()",
+              "        total += loss.item() * len(idx)",
+              "    train_loss = total / len(X_t)", "    print(f\"epoch {epoch + 1}: loss {train_loss:.4f}\")"]
+    if _has_val(spec):
+        lines += ["model.eval()", "with torch.no_grad():",
+                  "    val_loss = criterion(model(torch.from_numpy(X_val)), torch.from_numpy(y_val)).item()"]
     return lines
 
 
@@ -269,6 +377,7 @@ GENERATORS: dict[str, Callable[[Spec], list[str]]] = {
     "tf:gradienttape": gen_tf_gradienttape,
     "keras:jax:stateless": gen_keras_stateless,
 }
+FIT_TARGETS = ("tf.keras", "keras:tensorflow", "keras:jax", "keras:torch")  # final losses from fit's history
 PARAM_LINE = {"torch": "print(\"params:\", sum(p.numel() for p in model.parameters()))"}
 
 
@@ -276,10 +385,10 @@ def generate(spec: Spec, target: str) -> str:
     """The runnable script for ``spec`` in ``target``'s framework."""
     if target not in GENERATORS:
         raise SpecError([unknown("--target", "codegen target", target, GENERATORS)])
-    family_torch = target == "torch"
+    final = keras_final(spec) if target in FIT_TARGETS else _loop_final(spec, "val_loss")
     lines = [f"# {spec.name}: generated by `frameworkbench codegen` for target {target}", *data_block(spec), "", "",
-             f"{MODEL_MARK} ({target})", *GENERATORS[target](spec), "", CHECK_MARK,
-             PARAM_LINE["torch"] if family_torch else "print(\"params:\", model.count_params())"]
+             f"{MODEL_MARK} ({target})", *GENERATORS[target](spec), "", CHECK_MARK, final,
+             PARAM_LINE.get(target, "print(\"params:\", model.count_params())")]
     return "\n".join(lines) + "\n"
 
 
@@ -290,12 +399,25 @@ def model_section(code: str) -> list[str]:
     return lines[start + 1:end]
 
 
-def count_lines(code: str) -> dict:
-    """Non-blank, non-comment lines: of the model-and-training part (``lines``) and of the whole script."""
-    def code_lines(lines):
-        return [ln for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+def user_lines(lines: list[str]) -> list[str]:
+    """The non-blank, non-comment lines a user writes: without the ``# frameworkbench:`` lines and
+    paragraphs (those only make the script match frameworkbench's run)."""
+    out, aligned = [], False
+    for ln in lines:
+        code = ln.strip()
+        if not code:
+            aligned = False
+        elif code.startswith(ALIGN_TAG):
+            aligned = True
+        elif not aligned and not code.startswith("#") and ALIGN_TAG not in ln:
+            out.append(ln)
+    return out
 
-    return {"lines": len(code_lines(model_section(code))), "total_lines": len(code_lines(code.splitlines()))}
+
+def count_lines(code: str) -> dict:
+    """Non-blank, non-comment lines a user writes: of the model-and-training part (``lines``) and of
+    the whole script (``total_lines``)."""
+    return {"lines": len(user_lines(model_section(code))), "total_lines": len(user_lines(code.splitlines()))}
 
 
 def parse_params(stdout: str) -> int | None:
@@ -304,6 +426,18 @@ def parse_params(stdout: str) -> int | None:
         if line.startswith(PARAMS_PREFIX):
             try:
                 return int(line[len(PARAMS_PREFIX):].strip())
+            except ValueError:
+                return None
+    return None
+
+
+def parse_final(stdout: str) -> dict[str, float] | None:
+    """The final losses a generated script printed (``final: loss L val_loss V``), if any."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(FINAL_PREFIX):
+            words = line[len(FINAL_PREFIX):].split()
+            try:
+                return {k: float(v) for k, v in zip(words[::2], words[1::2], strict=True)}
             except ValueError:
                 return None
     return None

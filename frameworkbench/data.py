@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .spec import (Problem, Spec, SpecError, fmt, problem, train_count)
+from .spec import (Problem, Spec, SpecError, fmt, problem, sourced, train_count)
 from .weights import PLAN_STREAM, rng_for
 
 
@@ -208,7 +208,12 @@ def _encode(spec: Spec, y: np.ndarray, n_classes: int | None) -> np.ndarray:
 
 
 def load_dataset(spec: Spec) -> Dataset:
-    """Load, check, split (seeded) and standardise the spec's data."""
+    """Load, check, split (seeded) and standardise the spec's data; errors name the spec file."""
+    with sourced(spec):
+        return _load_dataset(spec)
+
+
+def _load_dataset(spec: Spec) -> Dataset:
     d = spec.data
     if d["source"] == "synthetic":
         x, y = _synthetic(spec.task, d)

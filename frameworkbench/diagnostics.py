@@ -206,7 +206,8 @@ def codegen_mode(ctx, model) -> dict:
             return {"codegen": res}
         res["wall_s"] = time.perf_counter() - t
     params = codegen.parse_params(proc.stdout)
-    res.update(exit_code=proc.returncode, params_printed=params, ran=proc.returncode == 0 and params is not None)
+    res.update(exit_code=proc.returncode, params_printed=params, ran=proc.returncode == 0 and params is not None,
+               final_printed=codegen.parse_final(proc.stdout))  # the script's own final losses
     if proc.returncode != 0:
         res["error"] = "\n".join(proc.stderr.strip().splitlines()[-5:])
     return {"codegen": res}

@@ -35,7 +35,7 @@ def add_parsers(sub, db_arg) -> None:
 
 def add_report_options(rep) -> None:
     rep.add_argument("--lang", choices=("en", "ru"), default="en",
-                     help="language of the rebuilt document tables (default: en)")
+                     help="language of the rebuilt document: labels, units and plots (default: en)")
 
 
 def cmd_study(args) -> int:

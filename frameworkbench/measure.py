@@ -143,3 +143,68 @@ def blas_info() -> list[dict]:
     keep = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
     return [{k: info.get(k) for k in keep if info.get(k) is not None} | {"library": os.path.basename(info["filepath"])}
             for info in threadpool_info()]
+
+
+def machine_cpu_seconds() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine since boot (all cores), from /proc/stat or psutil."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        if fields and fields[0] == "cpu":
+            ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal (guest is in user)
+            hz = os.sysconf("SC_CLK_TCK")
+            idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+            return (sum(ticks) - idle) / hz, sum(ticks) / hz
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+    except ImportError:
+        return None
+    t = psutil.cpu_times()
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    total = sum(getattr(t, k) for k in ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+                if hasattr(t, k))
+    return total - idle, total
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds used by this process (all threads) and its waited-for children."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+class MachineLoad:
+    """How busy the whole machine was while a block ran: 1-minute load average at start and end, and
+    the share of all cores' time that this process and that other processes kept busy.
+
+    ``result`` (after the block): ``{"loadavg_start", "loadavg_end", "cores", "cpu_busy_pct",
+    "own_cpu_pct", "cpu_busy_other_pct"}``; the percentages are of the whole machine (every core),
+    None where the platform does not tell.
+    """
+
+    def __init__(self) -> None:
+        self.result: dict = {}
+
+    def __enter__(self) -> "MachineLoad":
+        self._la0, self._cpu0, self._own0 = _loadavg(), machine_cpu_seconds(), own_cpu_seconds()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        cpu1, own1 = machine_cpu_seconds(), own_cpu_seconds()
+        busy = own = other = None
+        if self._cpu0 and cpu1 and cpu1[1] - self._cpu0[1] > 0:
+            total = cpu1[1] - self._cpu0[1]
+            busy = 100 * (cpu1[0] - self._cpu0[0]) / total
+            own = min(100.0, 100 * (own1 - self._own0) / total)
+            other = max(0.0, busy - own)
+        rnd = lambda v: None if v is None else round(v, 1)  # noqa: E731
+        self.result = {"loadavg_start": self._la0, "loadavg_end": _loadavg(), "cores": os.cpu_count(),
+                       "cpu_busy_pct": rnd(busy), "own_cpu_pct": rnd(own), "cpu_busy_other_pct": rnd(other)}

@@ -1,8 +1,8 @@
 """Numerical parity: do the targets compute the same thing as the numpy reference and each other?
 
 Worker side (:func:`parity_mode`): forward output at initialisation, first-step
-gradients by the framework's autodiff, the loss of each of the first K steps and
-of every epoch, final weights, a repeat of the whole training from the same start
+gradients by the framework's autodiff, the loss of each of the first K steps (across
+epochs) and of every epoch, final weights, a repeat of the whole training from the same start
 (determinism check), and the default values the framework objects actually use.
 
 Parent side (:func:`run_parity`): the float64 reference runs the same steps with
@@ -32,15 +32,16 @@ DTYPE = "float32"
 
 # ----------------------------------------------------------------------------- worker side
 def _trajectory(ctx, model, steps: int) -> dict:
-    """Train on the plan: one call per batch for the first ``steps`` steps, then whole epochs."""
+    """Train on the plan: one call per batch for the first ``steps`` steps (across epochs), then whole epochs."""
     from .measure import StepTimer
 
     adapter, spec, ds = ctx.adapter, ctx.spec, ctx.ds
     bs = spec.training["batch_size"]
     step_losses, epoch_losses, history = [], [], []
     for e, order in enumerate(ctx.plan):
-        if e == 0 and steps:
-            first = data.batches(order, bs)[:steps]
+        left = steps - len(step_losses)
+        if left > 0:
+            first = data.batches(order, bs)[:left]
             total = 0.0
             for b in first:
                 value = adapter.train(model, spec, ds.x_train[b], ds.y_train[b], bs, StepTimer())
@@ -56,6 +57,11 @@ def _trajectory(ctx, model, steps: int) -> dict:
         pred = adapter.predict(model, ds.x_val)
         history.append({"epoch": e + 1, "loss": epoch_loss, **reference.evaluate(spec, ds.y_val, pred)})
     return {"step_losses": step_losses, "epoch_losses": epoch_losses, "history": history}
+
+
+def steps_in_plan(plan, batch_size: int) -> int:
+    """Number of training steps (mini-batches) in a batch plan, all epochs together."""
+    return sum(len(data.batches(order, batch_size)) for order in plan)
 
 
 def _same_weights(a: list, b: list) -> bool:
@@ -89,7 +95,8 @@ def parity_mode(ctx, model) -> dict:
             if w.bias is not None:
                 arrays[f"{name}_bias_{i}"] = w.bias
     np.savez(ctx.output_path(".npz"), **arrays)
-    return {"parity": {"steps": steps, "step_losses": traj["step_losses"], "epoch_losses": traj["epoch_losses"],
+    return {"parity": {"steps": steps, "steps_in_run": steps_in_plan(ctx.plan, bs),
+                       "step_losses": traj["step_losses"], "epoch_losses": traj["epoch_losses"],
                        "first_batch_loss": first_loss, "repeat_identical": bool(identical)},
             "history": traj["history"],
             "final": {k: v for k, v in traj["history"][-1].items() if k != "epoch"},
@@ -107,7 +114,8 @@ def reference_run(spec: Spec, seed: int, steps: int) -> dict:
     traj = reference.train(spec, w0, ds.x_train, ds.y_train, plan)
     return {"forward": reference.forward(spec, w0, ds.x_val), "first_batch_loss": loss0, "grads": grads,
             "step_losses": traj["step_losses"][:steps], "epoch_losses": traj["epoch_losses"],
-            "final": traj["weights"]}
+            "steps_in_run": len(traj["step_losses"]),
+            "steps_per_epoch": len(data.batches(plan[0], spec.training["batch_size"])), "final": traj["weights"]}
 
 
 def _rel(a: list[float], b: list[float]) -> list[float]:
@@ -137,7 +145,8 @@ def analyze(rec: dict, ref: dict) -> dict:
     arrays, p = rec["arrays"], rec["parity"]
     fwd = arrays["output_at_init"].astype(np.float64)
     d = np.abs(fwd - ref["forward"])
-    step_rel = _rel(p["step_losses"], ref["step_losses"])
+    n = min(len(p["step_losses"]), len(ref["step_losses"]))  # the same steps on both sides
+    step_rel = _rel(p["step_losses"][:n], ref["step_losses"][:n])
     epoch_rel = _rel(p["epoch_losses"], ref["epoch_losses"])
     out = {
         "dtype": DTYPE,
@@ -149,8 +158,10 @@ def analyze(rec: dict, ref: dict) -> dict:
         "epoch_loss_max_rel": max(epoch_rel, default=0.0),
         "epoch_loss_rel": epoch_rel,
         "final_weights_max_abs_vs_reference": _max_abs_layers(arrays, "final", ref["final"]),
-        "reference": {"step_losses": ref["step_losses"], "epoch_losses": ref["epoch_losses"],
-                      "first_batch_loss": ref["first_batch_loss"]},
+        "steps_compared": n,
+        "steps_in_run": ref.get("steps_in_run", p.get("steps_in_run")),
+        "reference": {"step_losses": ref["step_losses"][:n], "epoch_losses": ref["epoch_losses"],
+                      "first_batch_loss": ref["first_batch_loss"], "steps_per_epoch": ref.get("steps_per_epoch")},
     }
     loss_rel = max(out["step_loss_max_rel"], out["epoch_loss_max_rel"], out["first_batch_loss_rel"])
     out["verdict"] = verdict(out["forward_max_abs"], out["grad_max_abs"], loss_rel)

@@ -65,26 +65,31 @@ class RunOptions:
             return self.threads
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-    def check(self) -> None:
+    def check(self, *, option_names: dict[str, str] | None = None) -> None:
+        """Raise SpecError listing every bad option. ``option_names`` maps a field (device, threads, seeds,
+        isolate, repeats, policy, timeout) to the name messages use (default: the CLI flag, ``--device``)."""
+        names = {f: f"--{f}" for f in ("device", "threads", "seeds", "isolate", "repeats", "timeout")}
+        names["policy"] = "--policy"
+        names.update(option_names or {})
         problems = []
         if self.device not in DEVICES:
-            problems += [unknown("--device", "device", self.device, DEVICES)]
-        for flag, value, hi in (("--threads", self.threads, 1024), ("--seeds", self.seeds, 1000)):
-            if value is None and flag == "--threads":
+            problems += [unknown(names["device"], "device", self.device, DEVICES)]
+        for key, value, hi in (("threads", self.threads, 1024), ("seeds", self.seeds, 1000)):
+            if value is None and key == "threads":
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
-                problems.append(wrong_type(flag, value, "an integer"))
+                problems.append(wrong_type(names[key], value, "an integer"))
             elif not 1 <= value <= hi:
-                problems.append(out_of_range(flag, value, f"an integer in [1, {hi}]"))
+                problems.append(out_of_range(names[key], value, f"an integer in [1, {hi}]"))
         if self.isolate not in ISOLATION:
-            problems.append(unknown("--isolate", "isolation level", self.isolate, ISOLATION))
+            problems.append(unknown(names["isolate"], "isolation level", self.isolate, ISOLATION))
         if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or not 1 <= self.repeats <= 1000:
-            problems.append(out_of_range("--repeats", self.repeats, "an integer in [1, 1000]"))
+            problems.append(out_of_range(names["repeats"], self.repeats, "an integer in [1, 1000]"))
         if self.policy not in POLICIES:
-            problems.append(unknown("--defaults", "defaults policy", self.policy, POLICIES))
+            problems.append(unknown(names["policy"], "defaults policy", self.policy, POLICIES))
         if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float))
                                          or not 0 < self.timeout < math.inf):
-            problems.append(out_of_range("--timeout", self.timeout, "a positive, finite number of seconds"))
+            problems.append(out_of_range(names["timeout"], self.timeout, "a positive, finite number of seconds"))
         if problems:
             raise SpecError(problems)
 
@@ -328,18 +333,19 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
     """
     opts = opts or RunOptions()
     opts.check()
-    check_memory(spec)  # refuse a model this machine cannot hold before any worker starts
+    check_memory(spec, source=spec.source)  # refuse a model this machine cannot hold before any worker starts
     if opts.policy == "native" and spec.init != "native":
         spec = spec.with_overrides(init="native")  # native defaults include each framework's initialiser
     seeds = seeds_for(spec, opts.seeds)
     batch_id = uuid.uuid4().hex[:12]
     emit = on_event or (lambda e: None)
-    store = Store(opts.db) if opts.store else None
+    store = None
     records: list[dict] = []
     try:
         with tempfile.TemporaryDirectory(prefix="frameworkbench-") as tmp:
             workdir = Path(tmp)
             inputs = prepare_inputs(spec, seeds, workdir)
+            store = Store(opts.db) if opts.store else None  # only now: bad input leaves no empty database
             plan = [(t, s, r) for t in targets for s in seeds for r in range(opts.repeats)]
             n = len(plan)
             stored = stored_runs(store, spec, plan, inputs, opts)
@@ -354,6 +360,9 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
                     if finalize is not None:
                         finalize(rec)
                     if store is not None:
+                        from .outliers import flag_outlier
+
+                        flag_outlier(rec, store)  # vs stored ok runs of this setup; the done line prints it
                         store.save({k: v for k, v in rec.items() if k != "arrays"})
                 records.append(rec)
                 emit({"event": "done", **tags.get(rec["run_id"], {}), "status": rec["status"],
@@ -383,8 +392,8 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
                 tags[rec["run_id"]] = tag
                 missing = target.missing_modules()
                 if missing:
-                    rec.update(status="skipped", error=f"not installed: {', '.join(missing)} (pip install "
-                                                        f"'frameworkbench[{target.family.replace('.', '')}]')")
+                    rec.update(status="skipped", error=f"not installed: {', '.join(missing)} "
+                                                        f"({target.install_hint()})")
                     emit({"event": "start", **tag})
                     complete(rec)
                     continue

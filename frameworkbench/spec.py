@@ -7,6 +7,7 @@ project are built by the helpers in this module.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
@@ -111,18 +112,31 @@ def fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def suggest(value: Any, allowed: Iterable[str]) -> str | None:
+    """The allowed name closest to ``value`` (case-insensitive), or None."""
+    if not isinstance(value, str):
+        return None
+    by_lower = {a.lower(): a for a in allowed if isinstance(a, str)}
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
+    return by_lower[close[0]] if close else None
+
+
 def unknown(path: str, what: str, value: Any, allowed: Iterable[str]) -> Problem:
     allowed = sorted(allowed)
-    hint = ""
-    if isinstance(value, str):
-        close = difflib.get_close_matches(value, allowed, n=1)
-        if close:
-            hint = f" (did you mean '{close[0]}'?)"
+    close = suggest(value, allowed)
+    hint = f" (did you mean '{close}'?)" if close else ""
     return Problem(path, f"unknown {what} {fmt(value)}{hint}; expected one of: {', '.join(allowed)}")
 
 
 def wrong_type(path: str, value: Any, expected: str) -> Problem:
-    return Problem(path, f"expected {expected}, got {fmt(value)} ({type(value).__name__})")
+    hint = ""
+    if isinstance(value, str) and ("integer" in expected or "number" in expected):
+        try:
+            float(value)
+            hint = "; write the number without quotes"
+        except ValueError:
+            pass
+    return Problem(path, f"expected {expected}, got {fmt(value)} ({type(value).__name__}){hint}")
 
 
 def missing(path: str, what: str = "required field") -> Problem:
@@ -160,6 +174,7 @@ class Spec:
     """A validated spec. ``raw`` is the normalised dict with every default explicit."""
 
     raw: Mapping[str, Any]
+    source: str | None = field(default=None, compare=False)  # the spec file, named in every later message
 
     @property
     def name(self) -> str:
@@ -240,7 +255,7 @@ class Spec:
             raw["training"]["seed"] = seed
         if init is not None:
             raw["init"] = init
-        return validate(raw)
+        return validate(raw, source=self.source)
 
 
 # --------------------------------------------------------------------------- loading
@@ -268,9 +283,7 @@ def load_spec(source: "str | os.PathLike | Mapping[str, Any] | Spec") -> Spec:
         if path.suffix.lower() == ".json":
             raw = json.loads(text)
         else:
-            import yaml  # safe loader only: specs never construct Python objects
-
-            raw = yaml.safe_load(text)
+            raw = read_yaml(text)
     except Exception as exc:  # parse errors of either format
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -291,6 +304,168 @@ def load_spec(source: "str | os.PathLike | Mapping[str, Any] | Spec") -> Spec:
     if "name" not in raw:
         raw = {**raw, "name": path.stem}
     return validate(raw, source=label)
+
+
+def read_yaml(text: str) -> Any:
+    """YAML through a safe loader (plain values only) that also reads ``1e-3`` as a number (YAML 1.2)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(  # PyYAML's YAML 1.1 float needs a dot: "1e-3" would be a string
+        "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+@contextlib.contextmanager
+def sourced(spec: "Spec"):
+    """Name the spec file in SpecErrors raised inside (data-stage errors know only the data file)."""
+    try:
+        yield
+    except SpecError as exc:
+        if not spec.source or exc.source == spec.source:
+            raise
+        source = spec.source if exc.source is None else f"{spec.source}, data file {exc.source}"
+        raise SpecError(exc.problems, source=source) from None
+
+
+# --------------------------------------------------------------------------- the field table
+REQUIRED = ...  # a Field default: the field must be given
+
+
+@dataclass(frozen=True)
+class Field:
+    """One spec field: the validator reads its type, default and allowed values; the README renders it."""
+
+    path: str  # "training.epochs"; list items as "layers[]"
+    kind: str  # integer | number | boolean | string | choice | list | mapping
+    doc: str
+    default: Any = REQUIRED
+    choices: tuple = ()
+    what: str = ""  # the noun in "unknown <what> 'x'"
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    default_doc: str | None = None  # when the default depends on other fields
+    when: str = ""  # the variant it applies to, e.g. "source: synthetic"
+
+    @property
+    def key(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+    def allowed(self) -> str:
+        if self.choices:
+            return ", ".join(f"`{c}`" for c in sorted(self.choices))
+        if self.lo is not None or self.hi is not None:
+            lo = "-inf" if self.lo is None else _num(self.lo)
+            hi = "inf" if self.hi is None else _num(self.hi)
+            return f"{'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
+        return ""
+
+    def default_text(self) -> str:
+        if self.default_doc is not None:
+            return self.default_doc
+        if self.default is REQUIRED:
+            return "required"
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
+        if isinstance(self.default, float):
+            return f"`{_num(self.default)}`"
+        return f"`{self.default}`" if self.default != "" else "empty"
+
+
+def _num(v: float) -> str:
+    """1e-07 -> 1e-7, 1.0 -> 1."""
+    return f"{v:g}".replace("e-0", "e-").replace("e+0", "e+") if isinstance(v, float) else str(v)
+
+
+def _fields() -> tuple[Field, ...]:
+    F = Field
+    syn, skl, fil = "source: synthetic", "source: sklearn", "source: file"
+    return (
+        F("name", "string", "run name; records and reports use it", default_doc="the file name without suffix"),
+        F("description", "string", "free text, not part of the spec hash", default=""),
+        F("task", "choice", "what the model predicts; decides the default loss and metrics", choices=TASKS,
+          what="task"),
+        F("input_shape", "list", "`[number of features]` (an integer N is read as `[N]`)",
+          lo=1, hi=MAX_FEATURES),
+        F("layers", "list", f"the layers in order: at least one, the first dense, at most {MAX_LAYERS}"),
+        F("layers[].type", "choice", "layer type", choices=LAYER_TYPES, what="layer type"),
+        F("layers[].units", "integer", "output units", lo=1, hi=MAX_UNITS, when="type: dense"),
+        F("layers[].use_bias", "boolean", "add a bias vector", default=True, when="type: dense"),
+        F("layers[].activation", "mapping", "a name or `{name: ..., <parameter>: ...}`", default="linear",
+          default_doc="`linear` (dense); required (activation)"),
+        F("layers[].activation.name", "choice", "activation function", choices=ACTIVATIONS, what="activation"),
+        F("layers[].activation.negative_slope", "number", "slope for x < 0 (the seed document's value)",
+          default=ACTIVATION_PARAMS["leaky_relu"]["negative_slope"], lo=0.0, hi=1.0, when="name: leaky_relu"),
+        F("layers[].activation.alpha", "number", "scale for x < 0", default=ACTIVATION_PARAMS["elu"]["alpha"],
+          lo=0.0, lo_open=True, hi=100.0, when="name: elu"),
+        F("loss", "mapping", "a name or `{name: ..., epsilon: ...}`; must fit the task and the output activation "
+          "(cross-entropies need `sigmoid`/`softmax` outputs)",
+          default_doc=", ".join(f"{t}: `{DEFAULT_LOSS[t]}`" for t in TASKS)),
+        F("loss.name", "choice", "loss function", choices=LOSSES, what="loss"),
+        F("loss.epsilon", "number", "probability clipping (Keras' value, applied in every framework)",
+          default=CROSSENTROPY_EPSILON, lo=0.0, hi=0.1, when="name: *_crossentropy"),
+        F("optimizer", "mapping", "a name or `{name: ..., <parameter>: ...}`", default="adam"),
+        F("optimizer.name", "choice", "optimizer", default="adam", choices=OPTIMIZERS, what="optimizer"),
+        F("optimizer.learning_rate", "number", "step size", lo=0.0, lo_open=True, hi=10.0,
+          default_doc=", ".join(f"{o}: `{_num(OPTIMIZER_DEFAULTS[o]['learning_rate'])}`" for o in OPTIMIZERS)),
+        F("optimizer.beta_1", "number", "first-moment decay", default=OPTIMIZER_DEFAULTS["adam"]["beta_1"],
+          lo=0.0, hi=1.0, hi_open=True, when="name: adam"),
+        F("optimizer.beta_2", "number", "second-moment decay", default=OPTIMIZER_DEFAULTS["adam"]["beta_2"],
+          lo=0.0, hi=1.0, hi_open=True, when="name: adam"),
+        F("optimizer.epsilon", "number", "added to the root of the second moment (Keras' ε-hat form)",
+          default=OPTIMIZER_DEFAULTS["adam"]["epsilon"], lo=0.0, lo_open=True, hi=1.0, when="name: adam"),
+        F("optimizer.momentum", "number", "momentum", default=OPTIMIZER_DEFAULTS["sgd"]["momentum"],
+          lo=0.0, hi=1.0, hi_open=True, when="name: sgd"),
+        F("metrics", "list", "metric names (a single name is read as a list); must fit the task", choices=METRICS,
+          what="metric", default_doc=", ".join(f"{t}: `{DEFAULT_METRICS[t]}`".replace("'", "") for t in TASKS)),
+        F("training.epochs", "integer", "passes over the training set", default=5, lo=1, hi=MAX_EPOCHS),
+        F("training.batch_size", "integer", "rows per step; at most the training set size", default=32, lo=1,
+          hi=MAX_BATCH),
+        F("training.seed", "integer", "batch order and shared initial weights; `--seeds N` uses seed … seed+N−1",
+          default=0, lo=0, hi=2**31 - 1),
+        F("data.source", "choice", "where the data comes from", default="synthetic", choices=DATA_SOURCES,
+          what="data source"),
+        F("data.validation_split", "number", "share of rows held out for validation (seeded split)", default=0.2,
+          lo=0.0, hi=0.9, hi_open=True),
+        F("data.standardize", "boolean", "scale each feature to mean 0, std 1 with training-set statistics",
+          default=True),
+        F("data.seed", "integer", "seed of the split (and of the synthetic data)", default=0, lo=0, hi=2**31 - 1),
+        F("data.n_samples", "integer", "rows generated", default=4096, lo=4, hi=MAX_SAMPLES, when=syn),
+        F("data.n_features", "integer", "features generated; must equal `input_shape[0]`", lo=1, hi=MAX_FEATURES,
+          default_doc="`input_shape[0]`", when=syn),
+        F("data.n_classes", "integer", "classes generated; must equal the output units", default=3, lo=2,
+          hi=1000, when=syn + ", task: multiclass"),
+        F("data.noise", "number", "scale of the noise in the generated labels", default=0.1, lo=0.0, hi=10.0, when=syn),
+        F("data.name", "choice", "a dataset shipped inside scikit-learn (no download); must fit the task ("
+          + ", ".join(f"{n}: {t}" for n, t in SKLEARN_DATASETS.items()) + ")", choices=tuple(SKLEARN_DATASETS),
+          what="scikit-learn dataset", when=skl),
+        F("data.path", "string", "data file, relative to the working directory", when=fil),
+        F("data.target", "string", "label column (CSV, Parquet) or array (NPZ); every other one is a feature",
+          when=fil),
+        F("data.format", "choice", "file format (NPZ is read with `allow_pickle=False`)", choices=FILE_FORMATS,
+          what="file format", default_doc="from the file suffix", when=fil),
+        F("init", "choice", "`shared`: the same numpy-drawn glorot-uniform weights in every framework; `native`: "
+          "each framework's initialiser", default="shared", choices=INIT_MODES, what="init mode"),
+    )
+
+
+FIELDS: dict[str, Field] = {f.path: f for f in _fields()}
+
+
+def fields_markdown() -> str:
+    """The spec reference table (README) rendered from FIELDS."""
+    rows = ["| field | type | default | allowed | applies when | meaning |", "|---|---|---|---|---|---|"]
+    for f in FIELDS.values():
+        cells = [f"`{f.path}`", f.kind, f.default_text(), f.allowed() or "—", f.when or "—", f.doc]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
 
 
 # --------------------------------------------------------------------------- validation
@@ -345,12 +520,7 @@ class _Checker:
                 return None
             return default
         v = raw[key]
-        if isinstance(v, str):
-            try:
-                v = float(v)  # YAML reads "1e-3" without a dot as a string
-            except ValueError:
-                pass
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):  # no strings, no bools (the loader reads 1e-3)
             self.add(wrong_type(p, v, "a number"))
             return None
         try:
@@ -382,15 +552,31 @@ class _Checker:
             return None
         return v
 
+    def field(self, raw: Mapping, table_path: str, path: str, default: Any = None) -> Any:
+        """Read the field ``table_path`` of FIELDS from ``raw`` (at ``path``) by its type, range and default."""
+        f = FIELDS[table_path]
+        dflt = f.default if default is None else default
+        if f.kind == "integer":
+            return self.integer(raw, f.key, path, dflt, lo=int(f.lo), hi=None if f.hi is None else int(f.hi))
+        if f.kind == "number":
+            return self.number(raw, f.key, path, dflt, lo=f.lo, hi=f.hi, lo_open=f.lo_open, hi_open=f.hi_open)
+        if f.kind == "choice":
+            return self.choice(raw, f.key, path, f.choices, f.what, dflt)
+        if f.kind == "boolean":
+            return self.boolean(raw, f.key, path, dflt)
+        if f.kind == "string":
+            return self.string(raw, f.key, path, dflt, allow_empty=f.default == "")
+        raise TypeError(f"field {table_path} of kind {f.kind} is read by its own function")
+
     def boolean(self, raw: Mapping, key: str, path: str, default: bool) -> bool | None:
-        p = f"{path}.{key}"
-        v = raw.get(key, default)
+        p = f"{path}.{key}" if path else key
+        v = default if raw.get(key) is None else raw[key]
         if not isinstance(v, bool):
             self.add(wrong_type(p, v, "true or false"))
             return None
         return v
 
-    def string(self, raw: Mapping, key: str, path: str, default: Any = ...) -> str | None:
+    def string(self, raw: Mapping, key: str, path: str, default: Any = ..., allow_empty: bool = False) -> str | None:
         p = f"{path}.{key}" if path else key
         if key not in raw or raw[key] is None:
             if default is ...:
@@ -398,8 +584,8 @@ class _Checker:
                 return None
             return default
         v = raw[key]
-        if not isinstance(v, str) or not v.strip():
-            self.add(wrong_type(p, v, "a non-empty string"))
+        if not isinstance(v, str) or not (v.strip() or allow_empty):
+            self.add(wrong_type(p, v, "a string" if allow_empty else "a non-empty string"))
             return None
         return v
 
@@ -415,10 +601,9 @@ def validate(raw: Mapping[str, Any], source: str | None = None) -> Spec:
         raise SpecError([wrong_type("", raw, "a mapping of spec fields")], source=source)
     c.extra(raw, TOP_FIELDS, "")
     out: dict[str, Any] = {}
-    out["name"] = c.string(raw, "name", "", default="unnamed")
-    desc = raw.get("description", "")
-    out["description"] = desc if isinstance(desc, str) else str(desc)
-    task = c.choice(raw, "task", "", TASKS, "task")
+    out["name"] = c.field(raw, "name", "", default="unnamed")
+    out["description"] = c.field(raw, "description", "")
+    task = c.field(raw, "task", "")
     out["task"] = task
 
     shape = raw.get("input_shape")
@@ -427,48 +612,46 @@ def validate(raw: Mapping[str, Any], source: str | None = None) -> Spec:
     else:
         if isinstance(shape, int) and not isinstance(shape, bool):
             shape = [shape]
-        if (not isinstance(shape, (list, tuple)) or len(shape) != 1
-                or isinstance(shape[0], bool) or not isinstance(shape[0], int)):
+        if not isinstance(shape, (list, tuple)) or len(shape) != 1:
             c.add(wrong_type("input_shape", shape, "a list with one positive integer (the feature count)"))
-        elif not 1 <= shape[0] <= MAX_FEATURES:
-            c.add(out_of_range("input_shape[0]", shape[0], f"an integer in [1, {MAX_FEATURES}]"))
         else:
-            out["input_shape"] = [int(shape[0])]
+            f = FIELDS["input_shape"]
+            n = c.integer({"input_shape[0]": shape[0]}, "input_shape[0]", "", lo=int(f.lo), hi=int(f.hi))
+            if n is not None:
+                out["input_shape"] = [n]
 
     out["layers"] = _layers(c, raw.get("layers"))
-    out["loss"] = _loss(c, raw.get("loss", DEFAULT_LOSS.get(task or "", None)), task)
-    out["optimizer"] = _optimizer(c, raw.get("optimizer", "adam"))
+    loss_given = raw.get("loss") is not None
+    out["loss"] = _loss(c, raw.get("loss") if loss_given else DEFAULT_LOSS.get(task or ""), task)
+    out["optimizer"] = _optimizer(c, raw.get("optimizer", FIELDS["optimizer"].default))
     out["metrics"] = _metrics(c, raw.get("metrics", DEFAULT_METRICS.get(task or "", [])), task)
     out["training"] = _training(c, raw.get("training"))
     out["data"] = _data(c, raw.get("data"), task, out.get("input_shape"))
-    out["init"] = c.choice(raw, "init", "", INIT_MODES, "init mode", default="shared")
+    out["init"] = c.field(raw, "init", "")
 
     if not c.problems:
-        _cross_checks(c, out)
+        _cross_checks(c, out, loss_given)
     if c.problems:
         raise SpecError(c.problems, source=source)
-    return Spec(out)
+    return Spec(out, source=source)
 
 
 def _activation(c: _Checker, raw: Any, path: str) -> dict | None:
     if raw is None:
-        raw = "linear"
+        raw = FIELDS["layers[].activation"].default
     if isinstance(raw, str):
         raw = {"name": raw}
     m = c.mapping(raw, path)
     if m is None:
         return None
-    name = c.choice(m, "name", path, ACTIVATIONS, "activation")
+    name = c.field(m, "layers[].activation.name", path)
     if name is None:
         return None
     defaults = ACTIVATION_PARAMS.get(name, {})
     c.extra(m, ["name", *defaults], path)
     act: dict[str, Any] = {"name": name}
-    for key, dflt in defaults.items():
-        if key == "negative_slope":
-            act[key] = c.number(m, key, path, default=dflt, lo=0.0, hi=1.0)
-        else:
-            act[key] = c.number(m, key, path, default=dflt, lo=0.0, lo_open=True, hi=100.0)
+    for key in defaults:
+        act[key] = c.field(m, f"layers[].activation.{key}", path)
     return act
 
 
@@ -491,12 +674,12 @@ def _layers(c: _Checker, raw: Any) -> list:
         m = c.mapping(lay, path)
         if m is None:
             continue
-        kind = c.choice(m, "type", path, LAYER_TYPES, "layer type")
+        kind = c.field(m, "layers[].type", path)
         if kind == "dense":
             c.extra(m, ["type", "units", "activation", "use_bias"], path)
-            units = c.integer(m, "units", path, hi=MAX_UNITS)
+            units = c.field(m, "layers[].units", path)
             act = _activation(c, m.get("activation"), f"{path}.activation")
-            bias = c.boolean(m, "use_bias", path, True)
+            bias = c.field(m, "layers[].use_bias", path)
             layers.append({"type": "dense", "units": units, "activation": act, "use_bias": bias})
         elif kind == "activation":
             c.extra(m, ["type", "activation"], path)
@@ -511,21 +694,22 @@ def _layers(c: _Checker, raw: Any) -> list:
 
 
 def _loss(c: _Checker, raw: Any, task: str | None) -> dict | None:
-    if raw is None:
-        c.add(missing("loss"))
+    if raw is None:  # no loss and no valid task to take the default from: the task's problem says why
+        if task is not None:
+            c.add(problem("loss", f"missing required field; expected one of: {', '.join(LOSSES)}"))
         return None
     if isinstance(raw, str):
         raw = {"name": raw}
     m = c.mapping(raw, "loss")
     if m is None:
         return None
-    name = c.choice(m, "name", "loss", LOSSES, "loss")
+    name = c.field(m, "loss.name", "loss")
     if name is None:
         return None
     out: dict[str, Any] = {"name": name}
     if name.endswith("crossentropy"):
         c.extra(m, ["name", "epsilon"], "loss")
-        out["epsilon"] = c.number(m, "epsilon", "loss", default=CROSSENTROPY_EPSILON, lo=0.0, hi=0.1)
+        out["epsilon"] = c.field(m, "loss.epsilon", "loss")
     else:
         c.extra(m, ["name"], "loss")
     return out
@@ -537,20 +721,14 @@ def _optimizer(c: _Checker, raw: Any) -> dict | None:
     m = c.mapping(raw, "optimizer")
     if m is None:
         return None
-    name = c.choice(m, "name", "optimizer", OPTIMIZERS, "optimizer")
+    name = c.field(m, "optimizer.name", "optimizer")
     if name is None:
         return None
     defaults = OPTIMIZER_DEFAULTS[name]
     c.extra(m, ["name", *defaults], "optimizer")
     out: dict[str, Any] = {"name": name}
-    out["learning_rate"] = c.number(m, "learning_rate", "optimizer", defaults["learning_rate"],
-                                    lo=0.0, lo_open=True, hi=10.0)
-    if name == "adam":
-        out["beta_1"] = c.number(m, "beta_1", "optimizer", defaults["beta_1"], lo=0.0, hi=1.0, hi_open=True)
-        out["beta_2"] = c.number(m, "beta_2", "optimizer", defaults["beta_2"], lo=0.0, hi=1.0, hi_open=True)
-        out["epsilon"] = c.number(m, "epsilon", "optimizer", defaults["epsilon"], lo=0.0, lo_open=True, hi=1.0)
-    else:
-        out["momentum"] = c.number(m, "momentum", "optimizer", defaults["momentum"], lo=0.0, hi=1.0, hi_open=True)
+    for key, dflt in defaults.items():
+        out[key] = c.field(m, f"optimizer.{key}", "optimizer", default=dflt)
     return out
 
 
@@ -563,7 +741,7 @@ def _metrics(c: _Checker, raw: Any, task: str | None) -> list:
     out = []
     for i, m in enumerate(raw):
         if not isinstance(m, str) or m not in METRICS:
-            c.add(unknown(f"metrics[{i}]", "metric", m, METRICS))
+            c.add(unknown(f"metrics[{i}]", FIELDS["metrics"].what, m, METRICS))
         elif task and m not in TASK_METRICS[task]:
             c.add(problem(f"metrics[{i}]", f"metric {fmt(m)} does not fit task {fmt(task)}; expected one of: "
                                            f"{', '.join(TASK_METRICS[task])}"))
@@ -572,46 +750,46 @@ def _metrics(c: _Checker, raw: Any, task: str | None) -> list:
     return out
 
 
+def _group(c: _Checker, raw: Mapping, group: str, keys: Iterable[str], **defaults: Any) -> dict:
+    """Read the FIELDS ``group.key`` of each key from ``raw``."""
+    return {k: c.field(raw, f"{group}.{k}", group, default=defaults.get(k)) for k in keys}
+
+
 def _training(c: _Checker, raw: Any) -> dict:
     m = c.mapping(raw, "training")
     if m is None:
         return {}
-    c.extra(m, ["epochs", "batch_size", "seed"], "training")
-    return {
-        "epochs": c.integer(m, "epochs", "training", default=5, hi=MAX_EPOCHS),
-        "batch_size": c.integer(m, "batch_size", "training", default=32, hi=MAX_BATCH),
-        "seed": c.integer(m, "seed", "training", default=0, lo=0, hi=2**31 - 1),
-    }
+    keys = ("epochs", "batch_size", "seed")
+    c.extra(m, keys, "training")
+    return _group(c, m, "training", keys)
 
 
 def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> dict:
     m = c.mapping(raw, "data")
     if m is None:
         return {}
-    source = c.choice(m, "source", "data", DATA_SOURCES, "data source", default="synthetic")
+    source = c.field(m, "data.source", "data")
     common = ["source", "validation_split", "standardize", "seed"]
     out: dict[str, Any] = {"source": source}
     if source == "synthetic":
         c.extra(m, [*common, "n_samples", "n_features", "n_classes", "noise"], "data")
-        out["n_samples"] = c.integer(m, "n_samples", "data", default=4096, lo=4, hi=MAX_SAMPLES)
         n_feat = input_shape[0] if input_shape else 10
-        out["n_features"] = c.integer(m, "n_features", "data", default=n_feat, hi=MAX_FEATURES)
+        out.update(_group(c, m, "data", ("n_samples", "n_features"), n_features=n_feat))
         if task == "multiclass":
-            out["n_classes"] = c.integer(m, "n_classes", "data", default=3, lo=2, hi=1000)
+            out["n_classes"] = c.field(m, "data.n_classes", "data")
         elif "n_classes" in m and task is not None:
             c.add(problem("data.n_classes", f"only used with task 'multiclass', not {fmt(task)}"))
-        out["noise"] = c.number(m, "noise", "data", default=0.1, lo=0.0, hi=10.0)
+        out["noise"] = c.field(m, "data.noise", "data")
     elif source == "sklearn":
         c.extra(m, [*common, "name"], "data")
-        name = c.choice(m, "name", "data", SKLEARN_DATASETS, "scikit-learn dataset")
+        name = c.field(m, "data.name", "data")
         out["name"] = name
         if name and task and SKLEARN_DATASETS[name] != task:
             c.add(problem("data.name", f"dataset {fmt(name)} is a {SKLEARN_DATASETS[name]} dataset, "
                                        f"but task is {fmt(task)}"))
     elif source == "file":
         c.extra(m, [*common, "path", "target", "format"], "data")
-        out["path"] = c.string(m, "path", "data")
-        out["target"] = c.string(m, "target", "data")
+        out.update(_group(c, m, "data", ("path", "target")))
         fmt_default = None
         if isinstance(out["path"], str):
             suffix = Path(out["path"]).suffix.lower().lstrip(".")
@@ -621,17 +799,21 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
                                          f"data.format to one of: {', '.join(FILE_FORMATS)}"))
             out["format"] = None
         else:
-            out["format"] = c.choice(m, "format", "data", FILE_FORMATS, "file format",
-                                     default=fmt_default if fmt_default else ...)
-    out["validation_split"] = c.number(m, "validation_split", "data", default=0.2, lo=0.0, hi=0.9, hi_open=True)
-    out["standardize"] = c.boolean(m, "standardize", "data", True)
-    out["seed"] = c.integer(m, "seed", "data", default=0, lo=0, hi=2**31 - 1)
+            out["format"] = c.field(m, "data.format", "data", default=fmt_default if fmt_default else ...)
+    out.update(_group(c, m, "data", ("validation_split", "standardize", "seed")))
     return out
 
 
-def _cross_checks(c: _Checker, s: dict) -> None:
+def _cross_checks(c: _Checker, s: dict, loss_given: bool = True) -> None:
     """Checks that relate several fields (run only when every field is valid on its own)."""
     task, loss = s["task"], s["loss"]["name"]
+    needs, out_act = LOSS_OUTPUT_ACTIVATION.get(loss), s["layers"][-1]["activation"]["name"]
+    if not loss_given and needs and out_act not in needs:  # the default loss: say it was never written
+        fits = [n for n in TASK_LOSSES[task] if out_act in LOSS_OUTPUT_ACTIVATION.get(n, (out_act,))]
+        c.add(problem("loss", f"missing; the default for task {fmt(task)}, {fmt(loss)}, needs output activation "
+                              f"{' or '.join(map(repr, needs))}, but the output activation is {fmt(out_act)}; "
+                              f"set loss to one of: {', '.join(fits or TASK_LOSSES[task])}"))
+        return
     if loss not in TASK_LOSSES[task]:
         c.add(problem("loss.name", f"loss {fmt(loss)} does not fit task {fmt(task)}; expected one of: "
                                    f"{', '.join(TASK_LOSSES[task])}"))

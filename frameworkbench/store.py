@@ -45,11 +45,30 @@ def default_path() -> Path:
 class Store:
     """Results database. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, option: str = "--db") -> None:
+        """Open (``create``: or create) the database; ``create=False`` refuses a path with no database.
+
+        Errors are SpecErrors naming ``option`` (the API passes ``"db"``)."""
         self.path = Path(path) if path else default_path()
         self.conn = None
+        from .spec import SpecError, problem
+
+        def refuse(reason: str) -> SpecError:
+            hint = "" if path else f" (the default; set --db or ${ENV_DB})"
+            return SpecError([problem(option, f"cannot use {str(self.path)!r}{hint} as the results database: "
+                                              f"{reason}")])
+
+        if not create:
+            try:
+                exists, is_file = self.path.exists(), self.path.is_file()
+            except (OSError, ValueError) as exc:
+                raise refuse(str(exc)) from None
+            if not exists:
+                raise refuse("no such file; run `frameworkbench run SPEC` first, or check the path")
+            if not is_file:
+                raise refuse("not a file")
         try:
-            if self.path.parent and not self.path.parent.exists():
+            if create and self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self.conn.execute("PRAGMA busy_timeout = 30000")
@@ -60,10 +79,7 @@ class Store:
                 self.conn.close()
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise  # busy past the timeout: not a problem with the user's input
-            from .spec import SpecError, problem
-
-            raise SpecError([problem("--db", f"cannot use {str(self.path)!r} as the results database: "
-                                             f"{exc}")]) from None
+            raise refuse(str(exc)) from None
 
     def _migrate(self) -> None:
         with self._tx():

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .spec import SKLEARN_DATASETS, Spec, SpecError, load_spec, problem, unknown, validate, wrong_type
+from .spec import (SKLEARN_DATASETS, Spec, SpecError, load_spec, problem, read_yaml, unknown, validate,
+                   wrong_type)
 
 PREFIX = "study"
 STUDY_DIR = Path("specs") / "studies"
@@ -106,7 +107,7 @@ def load(name_or_path: str | Mapping[str, Any], root: Path | None = None) -> Stu
         import yaml
 
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = read_yaml(path.read_text(encoding="utf-8"))  # the spec loader's YAML: 1e-3 is a number
         except yaml.YAMLError as exc:
             raise SpecError([problem("", f"malformed YAML: {exc}")], source=str(path)) from None
         source, base_dir = str(path), path.parent
@@ -143,8 +144,10 @@ def _experiment(study: str, e: Any, where: str, base_dir: Path) -> Experiment:
     if mode not in MODES:
         bad.append(unknown("mode", "worker mode", mode, MODES))
     targets = e.get("targets") or []
+    if targets == "all":  # every registered target, so a new adapter joins the study by itself
+        targets = list(TARGETS)
     if not isinstance(targets, list) or not targets:
-        bad.append(wrong_type("targets", targets, "a non-empty list of target names"))
+        bad.append(wrong_type("targets", targets, "a non-empty list of target names or 'all'"))
         targets = []
     bad += [unknown("targets", "target", t, TARGETS) for t in targets if t not in TARGETS]
     for key, lo in (("seeds", 1), ("jobs", 1), ("threads", 1)):

@@ -26,6 +26,11 @@ class Target:
     family: str = ""  # column in the document's tables: tf.keras, keras, torch
     backend: str | None = None
     api: str = "fit"  # API level the training uses: "fit" (high-level) or "loop" (a custom training loop)
+    extras: tuple[str, ...] = ()  # pyproject optional-dependency groups that install it
+
+    def install_hint(self) -> str:
+        """The pip command that installs this target's packages."""
+        return f"pip install 'frameworkbench[{','.join(self.extras)}]'"
 
     def missing_modules(self) -> list[str]:
         out = []
@@ -61,46 +66,54 @@ TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
         Target("tf.keras", f"{_A}.tf_keras:TfKerasAdapter", ("tensorflow", "tf_keras"), ("tensorflow", "tf-keras"),
-               {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow"),
+               {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow", extras=("tensorflow",)),
         Target("keras:tensorflow", f"{_A}.keras3:Keras3Adapter", ("keras", "tensorflow"), ("keras", "tensorflow"),
-               {"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "0"}, family="keras", backend="tensorflow"),
+               {"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "0"}, family="keras", backend="tensorflow",
+               extras=("keras", "tensorflow")),
         Target("keras:jax", f"{_A}.keras3:Keras3Adapter", ("keras", "jax"), ("keras", "jax", "jaxlib"),
-               {"KERAS_BACKEND": "jax"}, family="keras", backend="jax"),
+               {"KERAS_BACKEND": "jax"}, family="keras", backend="jax", extras=("keras", "jax")),
         Target("keras:torch", f"{_A}.keras3:Keras3Adapter", ("keras", "torch"), ("keras", "torch"),
-               {"KERAS_BACKEND": "torch"}, family="keras", backend="torch"),
+               {"KERAS_BACKEND": "torch"}, family="keras", backend="torch", extras=("keras", "torch")),
         Target("torch", f"{_A}.torch:TorchAdapter", ("torch",), ("torch",), {}, family="torch", backend="torch",
-               api="loop"),
+               api="loop", extras=("torch",)),
+        Target("flax", f"{_A}.flax:FlaxAdapter", ("flax", "optax", "jax"), ("flax", "optax", "jax", "jaxlib"), {},
+               family="flax", backend="jax", api="loop", extras=("flax",)),
         # Low-level variants: the same framework's model trained by a hand-written loop.
         Target("tf:gradienttape", f"{_A}.tf_tape:TfGradientTapeAdapter", ("tensorflow", "tf_keras"),
                ("tensorflow", "tf-keras"), {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow",
-               api="loop"),
+               api="loop", extras=("tensorflow",)),
         Target("keras:jax:stateless", f"{_A}.keras_stateless:KerasStatelessAdapter", ("keras", "jax"),
-               ("keras", "jax", "jaxlib"), {"KERAS_BACKEND": "jax"}, family="keras", backend="jax", api="loop"),
+               ("keras", "jax", "jaxlib"), {"KERAS_BACKEND": "jax"}, family="keras", backend="jax", api="loop",
+               extras=("keras", "jax")),
     )
 }
 # What `run` uses without --targets: one target per framework and Keras backend (`all` adds the variants).
 DEFAULT_TARGETS = ("tf.keras", "keras:tensorflow", "keras:jax", "keras:torch", "torch")
 
 
-def get_target(name: str) -> Target:
-    """Look a target up by name; a miss lists the known names."""
+def get_target(name: str, *, option: str = "--targets") -> Target:
+    """Look a target up by name; a miss lists the known names (messages name ``option``)."""
     try:
         return TARGETS[name]
-    except KeyError:
-        raise SpecError([unknown("--targets", "target", name, TARGETS)]) from None
+    except (KeyError, TypeError):
+        raise SpecError([unknown(option, "target", name, TARGETS)]) from None
 
 
-def parse_targets(text: str | None) -> list[Target]:
-    """Targets from a comma-separated list (``None``: DEFAULT_TARGETS; ``all``: every registered target)."""
+def parse_targets(text: str | None, *, option: str = "--targets") -> list[Target]:
+    """Targets from a comma-separated list (``None``: DEFAULT_TARGETS; ``all``: every registered target).
+
+    Messages name ``option`` (the API passes ``"targets"``)."""
     if not text:
         return [TARGETS[n] for n in DEFAULT_TARGETS]
     if text == "all":
         return list(TARGETS.values())
     names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise SpecError([unknown(option, "target", text, TARGETS)])
     problems, out = [], []
     for n in names:
         try:
-            out.append(get_target(n))
+            out.append(get_target(n, option=option))
         except SpecError as e:
             problems += e.problems
     if problems:

@@ -90,7 +90,7 @@ def run_job(job: dict) -> dict:
     import numpy as np
 
     from . import data, weights
-    from .measure import RSSSampler, blas_info, peak_rss_mb
+    from .measure import MachineLoad, RSSSampler, blas_info, peak_rss_mb
     from .spec import validate
     from .targets import TARGETS
 
@@ -116,8 +116,9 @@ def run_job(job: dict) -> dict:
     shared = weights.load(Path(job["weights_path"])) if spec.init == "shared" else None
     ctx = Context(job, adapter, spec, int(job["seed"]), ds, plan, shared, device, {"import_s": import_s})
 
-    with RSSSampler() as rss:
+    with RSSSampler() as rss, MachineLoad() as load:
         out = _build_and_run(ctx, mode_ref, runtime)
+    out["load"] = load.result  # how busy the machine was meanwhile (outliers.py reads it)
     out["peak_rss_mb"] = peak_rss_mb()  # ru_maxrss: the whole worker process
     out["peak_rss_sampled_mb"] = rss.peak_mb  # sampled every 100 ms during this run only
     out["device_memory"] = adapter.device_memory()

@@ -113,3 +113,12 @@ def test_nothing_is_unpickled_or_constructed(in_corpus, capsys):
     for spec in ("specs/data_npz_is_a_pickle.yaml", "specs/python_tag.yaml", "specs/data_npz_object_array.yaml"):
         code, err = call(["validate", "--data", spec], capsys)
         assert code == 2 and "unpickled" not in err and "unsafe yaml" not in err
+
+
+DATA_CASES = [c for c in SPEC_CASES if c["name"].startswith("data_")]
+
+
+@pytest.mark.parametrize("case", DATA_CASES, ids=[c["name"] for c in DATA_CASES])
+def test_data_errors_name_the_spec_file(case, in_corpus, capsys):
+    code, err = call(["validate", case["spec"]], capsys)  # validate checks the data by default
+    assert code == 2 and err.startswith(f"error: {case['spec']}"), err

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import shlex
 
 import pytest
 
@@ -38,8 +39,27 @@ def test_seed_sequential_on_all_targets(db_path, tmp_path):
     assert rep.returncode == 0
     text = (tmp_path / "rep2" / "seed_torch_sequential.md").read_text()
     assert text == (tmp_path / "rep" / "seed_torch_sequential.md").read_text().replace(
-        f"--out {tmp_path / 'rep'} --db {db_path}", f"--out {tmp_path / 'rep2'}")
+        f"--out {tmp_path / 'rep'} ", f"--out {tmp_path / 'rep2'} ")
     assert "| keras:jax | ok |" in text
+
+
+def test_report_counts_repeats_keeps_both_policies_and_its_command_rewrites_it(db_path, tmp_path):
+    spec, out = str(SPECS / "seed_tf_keras.yaml"), tmp_path / "rep"
+    common = ("--targets", "torch", "--epochs", "1", "--db", str(db_path), "--out", str(out), "--quiet")
+    p = cli("run", spec, "--repeats", "3", *common)
+    assert p.returncode == 0, p.stderr[-3000:]
+    text = (out / "seed_tf_keras.md").read_text()
+    assert "| torch | ok | 3 | cpu |" in text and "seeds [0] × 3 repeats" in text and "](plots/" in text
+    p = cli("run", spec, "--defaults", "native", *common)
+    assert p.returncode == 0, p.stderr[-3000:]
+    text = (out / "seed_tf_keras.md").read_text()
+    assert "## Comparison 1: defaults native" in text and "## Comparison 2: defaults aligned" in text
+    assert "| torch | ok | 3 | cpu |" in text and "| torch | ok | 1 | cpu |" in text
+    command = shlex.split(text.split("Regenerate with:\n\n    ")[1].splitlines()[0])
+    assert command[:2] == ["frameworkbench", "report"] and str(db_path) in command
+    (out / "seed_tf_keras.md").unlink()
+    assert cli(*command[1:]).returncode == 0
+    assert (out / "seed_tf_keras.md").read_text() == text
 
 
 def test_failure_is_recorded_and_others_continue(db_path):

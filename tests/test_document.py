@@ -6,6 +6,7 @@ tests check that every cell follows the figures (and that flags flip when the fi
 import copy
 import random
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -281,3 +282,94 @@ def test_cli_report_writes_both_languages_and_skips_study_specs_in_per_spec_repo
     assert ru.endswith(f"frameworkbench report --out {tmp_path / 'out'} --lang ru --db {db}\n")
     again = cli("report", "--db", str(db), "--out", str(tmp_path / "out"), "--lang", "ru")
     assert again.returncode == 0 and (tmp_path / "out" / "document.ru.md").read_text() == ru
+
+
+# English left in the Russian document before it was translated (issue 9), and what replaced it.
+ENGLISH_LEFTOVERS = ("validation accuracy", "задача: binary", "задача: multiclass", "задача: regression", "accuracy",
+                     " pp)", "val loss", "val accuracy", "val mse", " vs ", "ReLU (abs.)", "max f′", "max \\|Σ",
+                     "linear + ", " ms", " µs", " KiB", " cores", "vs ReLU", "validation-", "params ")
+
+
+def test_russian_document_has_no_english_labels_units_or_plots(monkeypatch, tmp_path):
+    drawn = _figure_texts(monkeypatch)
+    recs = all_records()
+    recs[0]["host"] = {"cpu": "cpu", "cores": 2, "memory_gib": 8, "os": "Linux", "python": "3.11"}
+    md, plots = document.render(recs, "ru", tmp_path)
+    for leftover in ENGLISH_LEFTOVERS:
+        assert leftover not in md, leftover
+    for ru in ("задача: бинарная", "точность на валидации", "точность (валидация)", " п. п.)", " против ",
+               "линейная + MSE", "ReLU (абс.)", " мкс", "ядер: 2", "ГиБ"):
+        assert ru in md, ru
+    # every plot is drawn per language: plots/<name>.ru.png, while English keeps plots/<name>.png
+    assert plots and all(p.startswith("plots/") and p.endswith(".ru.png") for p in plots)
+    en_plots = document.render(recs, "en")[1]
+    assert en_plots == [p.replace(".ru.png", ".png") for p in plots]
+    # and their titles, axes, ticks and legends are Russian
+    assert sorted(drawn) == sorted(Path(p).name for p in plots) and len(drawn) == 12
+    english = re.compile(r"\b(epoch|median|step|training|validation|loss|compiled|initiali[sz]ation|dense layer|"
+                         r"hidden units|reference|per framework|autodiff|accuracy|lower is better|binary|multiclass|"
+                         r"regression|synthetic|linear|after)\b", re.IGNORECASE)
+    for name, fig in drawn.items():
+        left = [t for t in fig["texts"] if english.search(t)]
+        assert not left, (name, left)
+    assert any("эпоха" in t for t in drawn["loss_curves.ru.png"]["texts"])
+
+
+def _figure_texts(monkeypatch):
+    """Collect every title, axis label, tick label, legend entry and annotation of the figures drawn."""
+    from frameworkbench.report import plots
+
+    drawn: dict[str, dict] = {}
+    save = plots._save
+
+    def spy(fig, path):
+        fig.canvas.draw()
+        texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")) if t.get_text()]
+        drawn[Path(path).name] = {"texts": texts, "ylims": [ax.get_ylim() for ax in fig.axes]}
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return drawn
+
+
+def test_layer_output_bars_start_at_zero(monkeypatch, tmp_path):
+    drawn = _figure_texts(monkeypatch)
+    document.render(layer_records(), "en", tmp_path)
+    fig = drawn["layers_outputs.png"]
+    assert fig["ylims"] and all(lo == 0 for lo, hi in fig["ylims"][:6])
+    assert all(hi > 1 for lo, hi in fig["ylims"][:2])  # accuracy on its whole 0-1 scale
+
+
+MISMATCH = ("UserError: Detected mismatch between the structure of `inputs` and `dynamic_shapes`: `inputs[0]` is a "
+            "<class 'tuple'>, but `dynamic_shapes[0]` is a <class 'dict'>. For more information about this error, "
+            "see: https://pytorch.org/docs/main/generated/exportdb/index.html")
+
+
+def test_short_error_keeps_the_first_whole_sentence():
+    first = MISMATCH.split(". For")[0] + "."
+    assert document.short_error(MISMATCH) == first
+    assert document.short_error("ValueError: bad shape\n  File x.py, line 3") == "ValueError: bad shape"
+    assert document.short_error("RuntimeError: can't allocate memory. Try a smaller batch.") == \
+        "RuntimeError: can't allocate memory."
+    assert document.short_error("see e.g. the docs. Then retry.") == "see e.g. the docs."
+    assert document.short_error("ValueError: 'a. b' is bad. More.") == "ValueError: 'a. b' is bad."
+    assert document.short_error(None) == "" and document.short_error("\n\nboom\n") == "boom"
+    # a sentence over the limit is cut between words, never inside a quote or bracket
+    for limit in range(40, len(first)):
+        short = document.short_error(MISMATCH, limit)
+        assert short.endswith(" …") and len(short) <= limit + 2, short
+        assert document._balanced(short[:-2]) and first.startswith(short[:-2]), short
+        assert not short.endswith(("<class …", "<class ' …")), short
+
+
+def test_report_errors_are_cut_at_a_sentence_not_mid_token():
+    recs = frameworks()
+    for r in recs:
+        if r["spec_name"] == "study:frameworks:export" and r["target"] == "torch":
+            r["export"]["paths"][-1]["error"] = MISMATCH
+        if r["spec_name"] == "study:frameworks:train" and r["target"] == "tf.keras":
+            r.update(status="failed", error=MISMATCH + "\nTraceback (most recent call last): ...")
+    for lang in i18n.LANGS:
+        md = document.render(recs, lang)[0]
+        assert "is a <class '" + "|" not in md and "is a <class ')" not in md
+        assert md.count("but `dynamic_shapes[0]` is a <class 'dict'>.") >= 2  # the export cell and the failed run

@@ -24,16 +24,24 @@ def test_help_runs_without_frameworks():
     assert _loaded_after(code) == []
 
 
-def test_targets_registry_lists_five():
-    from frameworkbench.targets import TARGETS, parse_targets
-    from frameworkbench.spec import SpecError
+def test_target_registry_lookup():
+    """Defaults, `all`, and a miss that lists the known names; every entry names an adapter module that exists."""
+    from pathlib import Path
+
     import pytest
 
-    five = ["tf.keras", "keras:tensorflow", "keras:jax", "keras:torch", "torch"]
-    assert list(TARGETS)[:5] == five and [t.name for t in parse_targets(None)] == five
-    # low-level training-loop variants are registered too, each under its framework's column
-    assert {n: (TARGETS[n].family, TARGETS[n].api) for n in list(TARGETS)[5:]} == {
-        "tf:gradienttape": ("tf.keras", "loop"), "keras:jax:stateless": ("keras", "loop")}
+    from frameworkbench.spec import SpecError
+    from frameworkbench.targets import DEFAULT_TARGETS, TARGETS, parse_targets
+
+    assert [t.name for t in parse_targets(None)] == list(DEFAULT_TARGETS)
+    assert set(DEFAULT_TARGETS) <= set(TARGETS)
     assert [t.name for t in parse_targets("all")] == list(TARGETS)
-    with pytest.raises(SpecError, match="unknown target 'pytorch'.*expected one of: keras:jax"):
+    assert [t.name for t in parse_targets(" torch , keras:jax ")] == ["torch", "keras:jax"]
+    with pytest.raises(SpecError, match="unknown target 'pytorch'.*expected one of: .*keras:jax"):
         parse_targets("torch,pytorch")
+    adapters = Path(__file__).resolve().parents[1] / "adapters"
+    for t in TARGETS.values():
+        module, _, cls = t.adapter.partition(":")
+        assert module.startswith("frameworkbench.adapters.") and cls, t.name
+        assert (adapters / (module.rsplit(".", 1)[1] + ".py")).is_file(), t.name
+        assert t.api in ("fit", "loop"), t.name

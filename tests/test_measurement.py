@@ -60,6 +60,7 @@ def test_records_carry_measurements_and_reused_workers_agree(db_path):
         assert r["peak_rss_mb"] > 50 and r["peak_rss_sampled_mb"] > 50 and r["device_memory"] is None
         assert any(lib.get("user_api") for lib in r["runtime"]["blas"])
         assert r["host"]["cores"] and r["versions"]["torch"]
+        assert r["load"]["cores"] and r["load"]["own_cpu_pct"] > 0  # machine load while the run ran
     assert [r["worker"]["reused"] for r in fresh] == [False, False]
     assert [r["worker"]["reused"] for r in reused] == [False, True] and reused[1]["isolate"] == "target"
     assert len({r["worker"]["pid"] for r in reused}) == 1

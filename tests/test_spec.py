@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from frameworkbench.spec import SpecError, load_spec, validate
+from frameworkbench.spec import FIELDS, SpecError, fields_markdown, load_spec, validate
 
 
 def problems(raw) -> list[str]:
@@ -96,3 +96,111 @@ def test_json_spec_round_trip(tmp_path, spec_dict):
     p = tmp_path / "s.json"
     p.write_text(json.dumps(spec_dict))
     assert load_spec(p).to_dict() == validate(spec_dict).to_dict()
+
+
+# --------------------------------------------------------------------------- one type rule, from the field table
+def _set(raw: dict, table_path: str, value) -> str:
+    """Put ``value`` at a FIELDS path in ``raw`` (list items: the first); return the path messages use."""
+    parts = table_path.split(".")
+    node, shown = raw, []
+    for part in parts[:-1]:
+        if part.endswith("[]"):
+            node = node[part[:-2]][0]
+            shown.append(part[:-2] + "[0]")
+        else:
+            if not isinstance(node.get(part), dict):
+                node[part] = {"name": node[part]} if isinstance(node.get(part), str) else {}
+            node = node[part]
+            shown.append(part)
+    node[parts[-1]] = value
+    return ".".join(shown + [parts[-1]])
+
+
+def _variant_for(field, spec_dict) -> dict:
+    """The base spec switched to the variant a field applies to (e.g. leaky_relu, sgd, synthetic)."""
+    raw = json.loads(json.dumps(spec_dict))
+    if field.when.startswith("name: leaky_relu"):
+        raw["layers"][0]["activation"] = {"name": "leaky_relu"}
+    elif field.when.startswith("name: elu"):
+        raw["layers"][0]["activation"] = {"name": "elu"}
+    elif field.when == "name: sgd":
+        raw["optimizer"] = {"name": "sgd"}
+    elif "multiclass" in field.when:
+        raw.update(task="multiclass", loss="sparse_categorical_crossentropy")
+        raw["layers"][-1].update(units=3, activation="softmax")
+    return raw
+
+
+NUMERIC = [f for f in FIELDS.values() if f.kind in ("integer", "number")]
+
+
+@pytest.mark.parametrize("field", NUMERIC, ids=[f.path for f in NUMERIC])
+@pytest.mark.parametrize("bad", ["2", True])
+def test_no_strings_or_bools_for_numbers(field, bad, spec_dict):
+    raw = _variant_for(field, spec_dict)
+    path = _set(raw, field.path, bad)
+    found = problems(raw)
+    assert any(m.startswith(f"{path}: expected ") and f"({type(bad).__name__})" in m for m in found), found
+    if isinstance(bad, str):
+        assert any("write the number without quotes" in m for m in found)
+
+
+CHOICES = [f for f in FIELDS.values() if f.kind == "choice"]
+
+
+@pytest.mark.parametrize("field", CHOICES, ids=[f.path for f in CHOICES])
+def test_every_vocabulary_suggests_case_insensitively(field, spec_dict):
+    raw = _variant_for(field, spec_dict)
+    choice = sorted(field.choices)[-1]
+    if field.path == "data.name":
+        raw["data"] = {"source": "sklearn"}
+    elif field.path in ("data.path", "data.format"):
+        raw["data"] = {"source": "file", "path": "x.csv", "target": "y"}
+    path = _set(raw, field.path, choice.upper())
+    found = problems(raw)
+    assert any(m.startswith(f"{path}: unknown ") and f"(did you mean '{choice}'?)" in m for m in found), found
+
+
+def test_sgd_and_dense_get_suggestions(spec_dict):
+    spec_dict["optimizer"] = "SGD"
+    spec_dict["layers"][0]["type"] = "Dense"
+    found = problems(spec_dict)
+    assert "did you mean 'sgd'" in found[1] and "did you mean 'dense'" in found[0]
+
+
+def test_yaml_reads_exponent_numbers(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("task: binary\ninput_shape: [6]\nlayers: [{type: dense, units: 1, activation: sigmoid}]\n"
+                 "optimizer: {name: adam, learning_rate: 1e-3, epsilon: 1E-8}\n"
+                 "data: {source: synthetic, n_samples: 200}\n")
+    s = load_spec(p)
+    assert s.optimizer["learning_rate"] == 1e-3 and s.optimizer["epsilon"] == 1e-8 and s.source == str(p)
+    p.write_text(p.read_text().replace("1e-3", '"0.05"'))
+    with pytest.raises(SpecError, match=r"s.yaml: optimizer.learning_rate: expected a number, got '0.05' \(str\)"):
+        load_spec(p)
+
+
+def test_a_missing_loss_says_so(spec_dict):
+    del spec_dict["loss"]
+    assert validate(spec_dict).loss["name"] == "binary_crossentropy"  # the task's default
+    spec_dict["layers"][1]["activation"] = "linear"
+    (msg,) = problems(spec_dict)
+    assert msg.startswith("loss: missing; the default for task 'binary', 'binary_crossentropy', needs output "
+                          "activation 'sigmoid'") and msg.endswith("set loss to one of: mse")
+    spec_dict["task"] = "classify"  # no task to take a default from: the task's problem alone
+    assert [m.split(":")[0] for m in problems(spec_dict)] == ["task"]
+
+
+def test_field_table_renders_every_field():
+    table = fields_markdown()
+    lines = table.splitlines()
+    assert len(lines) == len(FIELDS) + 2
+    for f in FIELDS.values():
+        assert f"| `{f.path}` | {f.kind} |" in table
+    assert "| `data.standardize` | boolean | `true` |" in table and "`breast_cancer`" in table
+
+
+def test_overrides_keep_the_source(tmp_path, spec_dict):
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(spec_dict))
+    assert load_spec(p).with_overrides(epochs=1).source == str(p)

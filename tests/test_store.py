@@ -44,3 +44,17 @@ def test_failed_save_leaves_nothing(db_path):
         with pytest.raises(KeyError):
             st.save({"run_id": "x"})
         assert st.records() == []
+
+
+def test_read_only_open_refuses_a_missing_database(tmp_path):
+    from frameworkbench.spec import SpecError
+
+    path = tmp_path / "missing" / "x.db"
+    with pytest.raises(SpecError, match=r"^--db: cannot use '.*missing/x.db' as the results database: no such"):
+        Store(path, create=False)
+    with pytest.raises(SpecError, match=r"^db: cannot use .* not a file"):
+        Store(tmp_path, create=False, option="db")
+    assert not path.parent.exists()
+    Store(path).close()  # created on purpose
+    with Store(path, create=False) as st:
+        assert st.records() == []

@@ -12,13 +12,14 @@ give the same markdown, byte for byte: no clocks, every ordering explicit.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..study import parse_name
 from . import plots
-from .i18n import ACTIVATION_DOC, ACTIVATION_NAMES, Lang
+from .i18n import ACTIVATION_DOC, Lang, activation_name, plot_text, unit
 from .markdown import table
 
 COLUMNS = ("tf.keras", "keras", "torch")
@@ -43,15 +44,15 @@ PLOTS_DIR = "plots"
 
 
 # ----------------------------------------------------------------------------- formatting
-def fs(seconds: float | None) -> str:
-    """A duration with a unit chosen by size."""
+def fs(seconds: float | None, lang: str = "en") -> str:
+    """A duration with a unit chosen by size (unit symbols in ``lang``)."""
     if seconds is None or not math.isfinite(seconds):
         return "—"
     if seconds >= 1:
-        return f"{seconds:.2f} s"
+        return f"{seconds:.2f} {unit('s', lang)}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds * 1e6:.3g} µs"
+        return f"{seconds * 1e3:.3g} {unit('ms', lang)}"
+    return f"{seconds * 1e6:.3g} {unit('µs', lang)}"
 
 
 def fnum(v: float | None, sig: int = 3) -> str:
@@ -64,10 +65,10 @@ def fnum(v: float | None, sig: int = 3) -> str:
     return f"{v:.{sig}g}"
 
 
-def fbytes(n: int | None) -> str:
+def fbytes(n: int | None, lang: str = "en") -> str:
     if n is None:
         return "—"
-    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
+    return f"{n / 1024:.1f} {unit('KiB', lang)}" if n >= 1024 else f"{n} {unit('B', lang)}"
 
 
 def fratio(r: float | None) -> str:
@@ -85,9 +86,55 @@ def target_key(name: str) -> tuple:
     return (TARGET_ORDER.index(name) if name in TARGET_ORDER else len(TARGET_ORDER), name)
 
 
+SHORT_ERROR_CHARS = 240  # below the 300 characters diagnostics keeps, so a cut there is never shown as whole
+_ABBREVIATION = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
+
+
+def _balanced(text: str) -> bool:
+    """No quote, backtick or bracket left open (an apostrophe inside a word is not a quote)."""
+    depth, quote = 0, None
+    for i, ch in enumerate(text):
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < len(text) else " "
+        if quote:
+            if ch == quote and not nxt.isalnum():
+                quote = None
+            continue
+        if ch == "`" or (ch in "'\"" and not prev.isalnum()):
+            quote = ch
+        elif ch in "([{" or (ch == "<" and not nxt.isspace() and nxt not in "=<"):
+            depth += 1
+        elif ch in ")]}" or (ch == ">" and not prev.isspace() and prev not in "=->"):
+            depth = max(0, depth - 1)
+    return depth == 0 and quote is None
+
+
+def short_error(error: object, limit: int = SHORT_ERROR_CHARS) -> str:
+    """An error shortened for a report cell: its first line, cut after the first full sentence; if that
+    is still over ``limit`` characters, cut at the last word boundary where no quote or bracket is open,
+    marked "…". Never cuts inside a token such as ``<class 'tuple'>``. The one helper for every
+    shortened error in reports."""
+    lines = [ln.strip() for ln in str(error or "").splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    text = lines[0]
+    for m in re.finditer(r"[.!?](?=\s)", text):
+        head = text[:m.end()]
+        if not _ABBREVIATION.search(head) and _balanced(head):
+            text = head
+            break
+    if len(text) <= limit:
+        return text
+    for i in range(limit, 0, -1):
+        if text[i] == " ":
+            head = text[:i].rstrip(" ,;:")
+            if head and _balanced(head):
+                return head + " …"
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _short_error(rec: dict) -> str:
-    err = str(rec.get("error") or rec.get("status"))
-    return err.splitlines()[0][:160]
+    return short_error(rec.get("error") or rec.get("status"))
 
 
 # ----------------------------------------------------------------------------- records
@@ -181,6 +228,19 @@ class Doc:
         self.out_dir = out_dir
         self.plot_files: list[str] = []
 
+    def fs(self, seconds: float | None) -> str:
+        return fs(seconds, self.lang)
+
+    def act(self, name: str) -> str:
+        return activation_name(name, self.lang)
+
+    def pair(self, p: tuple[str, str]) -> str:
+        return _pair_label(p, self.lang)
+
+    def dataset(self, name: str) -> str:
+        """A dataset's display name: ``synthetic`` is translated, sklearn names are kept."""
+        return self.t("dataset_synthetic") if name == "synthetic" else name
+
     def flag(self, kind: str) -> str:
         return self.t(f"flag_{kind}")
 
@@ -191,8 +251,9 @@ class Doc:
         return self.t("not_measured", why=self.t("no_runs", name=f"study:{study}:{experiment}", study=study))
 
     def plot(self, name: str, draw: Callable[[Path], Any], caption: str) -> str:
-        """Draw a PNG into <out>/plots/ and return the markdown that shows it."""
-        rel = f"{PLOTS_DIR}/{name}.png"
+        """Draw a PNG into <out>/plots/ and return the markdown that shows it: ``plots/<name>.png`` in
+        English, ``plots/<name>.<lang>.png`` in any other language (drawn with that language's labels)."""
+        rel = f"{PLOTS_DIR}/{name}.png" if self.lang == "en" else f"{PLOTS_DIR}/{name}.{self.lang}.png"
         if self.out_dir is not None:
             draw(self.out_dir / rel)
         self.plot_files.append(rel)
@@ -292,13 +353,13 @@ def comparison(d: Doc) -> list[str]:
                 if rec["status"] == "ok" and c.get("ran"):
                     ok = c.get("params_printed") == c.get("params_expected")
                     items_code.append(f"`{target}` {t('lines', n=c['lines'])}"
-                                      + ("" if ok else f" ({t('codegen_bad', error='params ' + str(c.get('params_printed')))})"))
+                                      + ("" if ok else f" ({t('codegen_bad', error=t('params_n', n=c.get('params_printed')))})"))
                     if ok:
                         best = c["lines"] if best is None else min(best, c["lines"])
                 else:
-                    items_code.append(f"`{target}` {t('codegen_bad', error=c.get('error') or _short_error(rec))}")
+                    items_code.append(f"`{target}` {t('codegen_bad', error=short_error(c.get('error')) or _short_error(rec))}")
             if first.get(target) is not None:
-                items_time.append(f"`{target}` {fs(first[target])}")
+                items_time.append(f"`{target}` {d.fs(first[target])}")
         lines_by_col[col] = best
         parts = [t("lines_cell", items=", ".join(items_code)) if items_code else d.missing("frameworks", "codegen"),
                  t("first_result", items=", ".join(items_time)) if items_time else d.missing("frameworks", "train")]
@@ -331,9 +392,9 @@ def comparison(d: Doc) -> list[str]:
                 name = p["path"] + (f" ({t('mobile')})" if p.get("kind") == "mobile" else "")
                 if p.get("status") == "ok":
                     lat = (p.get("latency_batch1") or {}).get("median_s")
-                    items.append(f"{t('ok')} {name} {fbytes(p.get('size_bytes'))}, {fs(lat)}")
+                    items.append(f"{t('ok')} {name} {fbytes(p.get('size_bytes'), d.lang)}, {d.fs(lat)}")
                 else:
-                    items.append(f"{t('fail_mark')} {name} ({p.get('error', '')[:110]})")
+                    items.append(f"{t('fail_mark')} {name} ({short_error(p.get('error'))})")
             lines.append((f"`{tg}`: " if len(targets) > 1 else "") + "; ".join(items))
         ok_targets = [ex[tg]["deployable"] for tg in targets if ex[tg]["rec"]["status"] == "ok"]
         prod_score[col] = max(ok_targets) if ok_targets else None
@@ -399,7 +460,7 @@ def comparison(d: Doc) -> list[str]:
             if dy.get("eager_over_compiled"):
                 txt += "; " + t("eager_ratio", ratio=fratio(dy["eager_over_compiled"]), other=other["how"])
             elif other.get("status") != "ok":
-                txt += "; " + t("eager_other_failed", how=other["how"], error=other.get("error", "")[:120])
+                txt += "; " + t("eager_other_failed", how=other["how"], error=short_error(other.get("error")))
             lines.append(f"`{tg}`: {txt}")
         default = DEFAULT_TARGET[col]
         if col == "tf.keras":
@@ -449,17 +510,17 @@ def training_plots(d: Doc) -> list[str]:
         ok = [r for r in recs if r["status"] == "ok"]
         tm = [r.get("timings") or {} for r in ok]
         fin = [r.get("final") or {} for r in ok]
-        rows.append([f"`{target}`", f"{len(ok)}/{len(recs)}", fs(median(x.get("import_s") for x in tm)),
-                     fs(median(x.get("build_s") for x in tm)), fs(median(x.get("first_epoch_s") for x in tm)),
-                     fs(median(x.get("median_step_s") for x in tm)), fs(median(x.get("step_iqr_s") for x in tm)),
+        rows.append([f"`{target}`", f"{len(ok)}/{len(recs)}", d.fs(median(x.get("import_s") for x in tm)),
+                     d.fs(median(x.get("build_s") for x in tm)), d.fs(median(x.get("first_epoch_s") for x in tm)),
+                     d.fs(median(x.get("median_step_s") for x in tm)), d.fs(median(x.get("step_iqr_s") for x in tm)),
                      fnum(median(x.get("val_loss") for x in fin), 5), fnum(median(x.get("val_accuracy") for x in fin), 4)])
     out += [table([t("target"), *(t(f"col_{k}") for k in ("ok", "import", "build", "first_epoch", "median_step",
                                                             "step_iqr", "val_loss", "val_accuracy"))],
                   rows, ["l", "r", "r", "r", "r", "r", "r", "r", "r"]), ""]
     if curves:
-        out += [d.plot("loss_curves", lambda p: plots.loss_curves(p, curves), t("loss_curves")), ""]
+        out += [d.plot("loss_curves", lambda p: plots.loss_curves(p, curves, d.lang), t("loss_curves")), ""]
     if bars:
-        out += [d.plot("step_time", lambda p: plots.step_bars(p, bars), t("step_bars")), ""]
+        out += [d.plot("step_time", lambda p: plots.step_bars(p, bars, d.lang), t("step_bars")), ""]
     dyn = _dynamic(d)
     items = []
     for target, rec in dyn.items():
@@ -467,7 +528,7 @@ def training_plots(d: Doc) -> list[str]:
             v = rec["dynamic"]["variants"]
             items.append((target, v["eager"].get("median_step_s"), v["compiled"].get("median_step_s")))
     if items:
-        out += [d.plot("eager_vs_compiled", lambda p: plots.eager_bars(p, items), t("eager_plot")), ""]
+        out += [d.plot("eager_vs_compiled", lambda p: plots.eager_bars(p, items, d.lang), t("eager_plot")), ""]
     return out
 
 
@@ -487,10 +548,11 @@ def choose(d: Doc) -> list[str]:
         if col not in by_col or key < by_col[col][0]:
             by_col[col] = (key, target)
     if by_col:
-        col = min(by_col, key=lambda c: (by_col[c][0], COLUMNS.index(c)))
+        order = [*COLUMNS, *sorted(set(by_col) - set(COLUMNS))]  # a family outside the document's columns last
+        col = min(by_col, key=lambda c: (by_col[c][0], order.index(c)))
         (lines, secs), target = by_col[col]
-        others = ", ".join(f"{t(f'col_{c}')} {t('lines', n=by_col[c][0][0])}" for c in COLUMNS if c in by_col and c != col)
-        fig = f"`{target}`: {t('lines', n=lines)}, {fs(secs)}; {others}"
+        others = ", ".join(f"{t(f'col_{c}')} {t('lines', n=by_col[c][0][0])}" for c in order if c in by_col and c != col)
+        fig = f"`{target}`: {t('lines', n=lines)}, {d.fs(secs)}; {others}"
         flag = "agree" if col in DOC_QUICK else "disagree"
         rows.append([t("goal_quick"), t.claim("choose", "quick"), t(f"col_{col}"), fig, d.flag(flag)])
     else:
@@ -551,10 +613,10 @@ def choose(d: Doc) -> list[str]:
     steps = {k: v for k, v in steps.items() if v is not None}
     if steps:
         tg = min(steps, key=lambda k: (steps[k], target_key(k)))
-        rest = ", ".join(f"`{k}` {fs(v)}" for k, v in sorted(steps.items(), key=lambda kv: (kv[1], target_key(kv[0])))
+        rest = ", ".join(f"`{k}` {d.fs(v)}" for k, v in sorted(steps.items(), key=lambda kv: (kv[1], target_key(kv[0])))
                          if k != tg)
         col = family_of(Facts.by_target(train)[tg][0])
-        rows.append([t("goal_speed"), "—", f"{t(f'col_{col}')} (`{tg}`)", f"`{tg}` {fs(steps[tg])}; {rest}", "—"])
+        rows.append([t("goal_speed"), "—", f"{t(f'col_{col}')} (`{tg}`)", f"`{tg}` {d.fs(steps[tg])}; {rest}", "—"])
     else:
         rows.append([t("goal_speed"), "—", d.missing("frameworks", "train"), "—", "—"])
     out = [table([t("col_goal"), f"{t('doc_says')}: {t('col_recommendation')}", t("measured_recommendation"),
@@ -663,14 +725,14 @@ def activations(d: Doc) -> list[str]:
         m, dp = agg.get(a), deep.get(a)
         doc = ACTIVATION_DOC[a]
         if m is None:
-            rows.append([ACTIVATION_NAMES[a], doc["formula"], doc[d.lang], d.missing("activations", "probe"),
+            rows.append([d.act(a), doc["formula"], doc[d.lang], d.missing("activations", "probe"),
                          d.flag("unknown")])
             continue
         parts, flags = [], []
         lo, hi = m["range"]
         parts.append(f"{t('range')}: [{fnum(lo, 4)}, {fnum(hi, 4)}]")
         if a in ("sigmoid", "tanh"):
-            parts.append(f"max f′ {fnum(m['max_d'])}, f′(±5) {fnum(m['d_5'])}")
+            parts.append(f"{t('max_f')} {fnum(m['max_d'])}, f′(±5) {fnum(m['d_5'])}")
         if a == "sigmoid":
             flags.append("agree" if lo >= 0 and hi <= 1 else "disagree")
         if a == "tanh":
@@ -706,15 +768,15 @@ def activations(d: Doc) -> list[str]:
             flags.append("agree" if "relu" in agg and m["jump"] < agg["relu"]["jump"] else "disagree")
             flags.append("agree" if (m["cost_median"] or 0) > 1 else "disagree")
         if a == "softmax":
-            parts.append(f"max |Σ − 1| {fnum(m['sum1'])}")
+            parts.append(f"{t('max_sum')} {fnum(m['sum1'])}")
             flags.append("agree" if m["sum1"] < 1e-5 else "disagree")
             win = _layer_winner(d, "multiclass")
             if win:
-                parts.append(f"{t('best_multiclass')}: {ACTIVATION_NAMES[win[0]]} ({fnum(win[1], 4)})")
+                parts.append(f"{t('best_multiclass')}: {d.act(win[0])} ({fnum(win[1], 4)})")
                 flags.append("agree" if win[0] == "softmax" else "disagree")
             else:
                 flags.append("unknown")
-        rows.append([ACTIVATION_NAMES[a], doc["formula"], doc[d.lang], "; ".join(parts), d.flag(combine(flags))])
+        rows.append([d.act(a), doc["formula"], doc[d.lang], "; ".join(parts), d.flag(combine(flags))])
     out += [table([t("col_name"), t("col_formula"), f"{t('doc_says')}: {t('col_features')}", t("measured"),
                    t("agreement")], rows), ""]
 
@@ -728,7 +790,7 @@ def activations(d: Doc) -> list[str]:
             d0 = sorted(m["d0"].items(), key=lambda kv: target_key(kv[0]))
             same = len({round(v, 6) for _, v in d0}) == 1
             d0_txt = fnum(d0[0][1]) if same else ", ".join(f"`{k}` {fnum(v)}" for k, v in d0)
-            rows.append([ACTIVATION_NAMES[a], f"[{fnum(m['range'][0], 4)}, {fnum(m['range'][1], 4)}]",
+            rows.append([d.act(a), f"[{fnum(m['range'][0], 4)}, {fnum(m['range'][1], 4)}]",
                          f"{fnum(m['max_d'])} ({fnum(m['max_d_at'])})", f"{fnum(m['d_m5'])} / {fnum(m['d_5'])}",
                          fnum(m["jump"]), f"{fnum(m['mean'])} ± {fnum(m['sem'], 2)}", fratio(m["cost_median"]),
                          f"{fnum(m['y_between'], 2)} / {fnum(m['dy_between'], 2)}",
@@ -737,8 +799,8 @@ def activations(d: Doc) -> list[str]:
                 table([t("activation"), t("range"), t("max_deriv"), t("deriv_5"), t("jump_0"), t("mean_normal"),
                        t("cost_rel"), t("delta_frameworks"), t("delta_reference"), t("deriv_at_0")], rows), ""]
         targets = list(probe)
-        rows = [[ACTIVATION_NAMES[a], *(fratio(agg[a]["cost"].get(tg)) for tg in targets)] for a in names if a in agg]
-        rows.append(["ReLU (abs.)", *(fs(probe[tg]["by_name"]["relu"]["cost"]["median_s"]) for tg in targets)])
+        rows = [[d.act(a), *(fratio(agg[a]["cost"].get(tg)) for tg in targets)] for a in names if a in agg]
+        rows.append([t("relu_abs"), *(d.fs(probe[tg]["by_name"]["relu"]["cost"]["median_s"]) for tg in targets)])
         out += [f"**{t('cost_table')}**", "", table([t("activation"), *(f"`{x}`" for x in targets)], rows,
                                                     ["l"] + ["r"] * len(targets)), ""]
     else:
@@ -751,17 +813,17 @@ def activations(d: Doc) -> list[str]:
         rows = []
         for a, dp in deep.items():
             dead = f"{100 * dp['dead_init']:.1f} % → {100 * dp['dead_final']:.1f} %"
-            rows.append([ACTIVATION_NAMES[a], f"{fnum(dp['value'], 4)} ({dp['n']})", fnum(dp["g1_init"]),
+            rows.append([d.act(a), f"{fnum(dp['value'], 4)} ({dp['n']})", fnum(dp["g1_init"]),
                          fnum(dp["g1_final"]), fnum(dp["g1_init"] / dp["glast_init"] if dp["glast_init"] else None),
                          dead])
-        out += [table([t("hidden_activation"), t("val_metric", metric=first["metric"].removeprefix("val_")),
+        out += [table([t("hidden_activation"), t("val_metric", metric=t("metric_" + first["metric"].removeprefix("val_"))),
                        t("grad_first_init"), t("grad_first_final"), t("grad_ratio"), t("negative_units")], rows), ""]
-        norms = {ACTIVATION_NAMES[a]: dp["per_layer_init"] for a, dp in deep.items()}
-        shares = {ACTIVATION_NAMES[a]: (dp["dead_init"], dp["dead_final"]) for a, dp in deep.items()
+        norms = {d.act(a): dp["per_layer_init"] for a, dp in deep.items()}
+        shares = {d.act(a): (dp["dead_init"], dp["dead_final"]) for a, dp in deep.items()
                   if a in ("relu", "leaky_relu", "elu")}
-        out += [d.plot("gradient_norms", lambda p: plots.gradient_norms(p, norms), t("grad_plot")), ""]
+        out += [d.plot("gradient_norms", lambda p: plots.gradient_norms(p, norms, d.lang), t("grad_plot")), ""]
         if shares:
-            out += [d.plot("dead_units", lambda p: plots.dead_units(p, shares), t("dead_plot")), ""]
+            out += [d.plot("dead_units", lambda p: plots.dead_units(p, shares, d.lang), t("dead_plot")), ""]
     else:
         out += [d.missing("activations", "deep"), ""]
 
@@ -781,9 +843,9 @@ def activations(d: Doc) -> list[str]:
             grid = np.zeros((len(x), 3))
             grid[:, 0] = x
             ref = (ref_act.forward(act, grid)[:, 0].tolist(), ref_act.derivative(act, grid)[:, 0].tolist())
-            title = "Softmax, y₀ of softmax(x, 0, 0)" if a == "softmax" else ACTIVATION_NAMES[a]
+            title = plot_text("softmax_title", d.lang) if a == "softmax" else d.act(a)
             out += [d.plot(f"activation_{a}", lambda p, c=curves, r=ref, n=title:
-                           plots.activation(p, n, x, c, r), t("activation_plot", name=ACTIVATION_NAMES[a])), ""]
+                           plots.activation(p, n, x, c, r, d.lang), t("activation_plot", name=d.act(a))), ""]
 
     method = next(iter(deep.values()))["method"] if deep else "—"
     notes = [t.note("act_probe"), t.note("act_cost"), t.note("act_deep", method=method), t.note("act_flags")]
@@ -831,8 +893,8 @@ def _pair(c: dict) -> tuple[str, str]:
     return c["output"], c["loss"]
 
 
-def _pair_label(p: tuple[str, str]) -> str:
-    return f"{ACTIVATION_NAMES[p[0]]} + {LOSS_SHORT[p[1]]}"
+def _pair_label(p: tuple[str, str], lang: str = "en") -> str:
+    return f"{activation_name(p[0], lang)} + {LOSS_SHORT[p[1]]}"
 
 
 def _rank(cells: list[dict], key: Callable[[dict], Any]) -> list[tuple[Any, float, float | None, int]]:
@@ -905,7 +967,7 @@ def layers(d: Doc) -> list[str]:
             flag = "partly"  # the last is one the document leaves out, but another it leaves out is above its own
         else:
             flag = "disagree"  # one the document recommends ranks last
-        measured = "; ".join(f"{i}. {ACTIVATION_NAMES[h]} ({t('mean_rank', rank=f'{r:.2f}', n=n)})"
+        measured = "; ".join(f"{i}. {d.act(h)} ({t('mean_rank', rank=f'{r:.2f}', n=n)})"
                              for i, (h, r, n) in enumerate(hidden_rank, 1))
         margin = f"{hidden_rank[1][1] - hidden_rank[0][1]:.2f} {t('rank')}" if len(hidden_rank) > 1 else "—"
         rows.append([t("where_hidden"), t.claim("layers", "hidden"), measured, margin, d.flag(flag)])
@@ -922,7 +984,8 @@ def layers(d: Doc) -> list[str]:
             continue
         best = ranked[0][0]
         metric, higher = METRIC_OF[task]
-        measured = "; ".join(f"{i}. {_pair_label(k)} ({t('rank')} {r:.2f}, {metric.removeprefix('val_')} {fnum(v, 4)})"
+        label = t(f"metric_{metric.removeprefix('val_')}")
+        measured = "; ".join(f"{i}. {d.pair(k)} ({t('rank')} {r:.2f}, {label} {fnum(v, 4)})"
                              for i, (k, r, v, _) in enumerate(ranked, 1))
         margins = []
         for dataset in sorted({c["dataset"] for c in cells}):
@@ -938,8 +1001,8 @@ def layers(d: Doc) -> list[str]:
             runner = pick(others, key=lambda p: (median(others[p]), _pair_label(p)))
             rv = median(others[runner])
             diff = (win - rv) if higher else (rv - win)
-            unit = f"{100 * diff:+.1f} pp" if metric == "val_accuracy" else f"{diff:+.3g} MSE"
-            margins.append(f"{dataset}: {fnum(win, 4)} vs {_pair_label(runner)} {fnum(rv, 4)} ({unit})")
+            gap = f"{100 * diff:+.1f} {t('pp')}" if metric == "val_accuracy" else f"{diff:+.3g} MSE"
+            margins.append(f"{d.dataset(dataset)}: {fnum(win, 4)} {t('vs')} {d.pair(runner)} {fnum(rv, 4)} ({gap})")
         winner_act = best[0]
         close = ranked[1][1] == ranked[0][1] if len(ranked) > 1 else False
         flag = ("partly" if close and ranked[1][0][0] != winner_act else
@@ -970,8 +1033,8 @@ def layers(d: Doc) -> list[str]:
                     vals.append(t("failed", error=c["failed"][0] if c["failed"] else "?"))
                 else:
                     vals.append(f"{fnum(c['median'], 4)} ({len(c['values'])})")
-            rows.append([k[0], ACTIVATION_NAMES[k[1]], _pair_label((k[2], k[3])), *vals])
-        out += [f"**{t('task')}: {task}** — {t('grid_table', metric=metric)}", "",
+            rows.append([d.dataset(k[0]), d.act(k[1]), d.pair((k[2], k[3])), *vals])
+        out += [f"**{t('task')}: {t('task_' + task)}** — {t('grid_table', metric=t('metric_' + metric))}", "",
                 table([t("dataset"), t("hidden"), t("output_loss"), *(f"`{x}`" for x in targets)], rows,
                       ["l", "l", "l"] + ["r"] * len(targets)), ""]
     panels = {}
@@ -986,11 +1049,11 @@ def layers(d: Doc) -> list[str]:
             vals: dict[str, list[float]] = {}
             for c in cells:
                 if c["median"] is not None:
-                    vals.setdefault(_pair_label(_pair(c)), []).append(c["median"])
+                    vals.setdefault(d.pair(_pair(c)), []).append(c["median"])
             if vals:
-                panels[f"{task} / {dataset}"] = (METRIC_OF[task][0], {k: median(v) for k, v in vals.items()})
+                panels[f"{t('task_' + task)} / {d.dataset(dataset)}"] = (METRIC_OF[task][0], {k: median(v) for k, v in vals.items()})
     if panels:
-        out += [d.plot("layers_outputs", lambda p: plots.grid_bars(p, panels), t("grid_plot")), ""]
+        out += [d.plot("layers_outputs", lambda p: plots.grid_bars(p, panels, lang=d.lang), t("grid_plot")), ""]
     notes = [t.note("lay_grid", arch=_architecture(d), targets=", ".join(f"`{x}`" for x in targets)),
              t.note("lay_rank"), t.note("lay_flags")]
     out += [f"**{t('notes')}**", ""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)] + [""]
@@ -1046,7 +1109,8 @@ def trace(d: Doc, command: str | None, db: str | None) -> list[str]:
         for k, v in (r.get("versions") or {}).items():
             versions.setdefault(k, set()).add(v or "not installed")
         h = r.get("host") or {}
-        hosts.add(f"{h.get('cpu')}, {h.get('cores')} cores, {h.get('memory_gib')} GiB, {h.get('os')}, "
+        hosts.add(f"{h.get('cpu')}, {t('cores', n=h.get('cores'))}, {h.get('memory_gib')} {unit('GiB', d.lang)}, "
+                  f"{h.get('os')}, "
                   f"Python {h.get('python')}")
         if r.get("threads") is not None:
             threads.add(r["threads"])

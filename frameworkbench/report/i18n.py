@@ -18,6 +18,7 @@ DOC = {
     "col_tf.keras": {"en": "TensorFlow (tf.keras)", "ru": "TensorFlow (tf.keras)"},
     "col_keras": {"en": "Keras (standalone)", "ru": "Keras (отдельно)"},
     "col_torch": {"en": "PyTorch", "ru": "PyTorch"},
+    "col_flax": {"en": "Flax (JAX)", "ru": "Flax (JAX)"},  # a target family outside the document's columns
     "row_api": {"en": "API level", "ru": "Уровень API"},
     "row_ease": {"en": "Ease of use", "ru": "Простота использования"},
     "row_production": {"en": "Popularity in production", "ru": "Популярность в продакшн"},
@@ -94,6 +95,56 @@ ACTIVATION_DOC = {
 }
 ACTIVATION_NAMES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "elu": "ELU",
                     "softmax": "Softmax", "linear": "linear"}
+_ACTIVATION_NAMES_RU = {"linear": "линейная"}
+
+# Units of measured figures (English symbols are the keys).
+UNITS = {"s": {"ru": "с"}, "ms": {"ru": "мс"}, "µs": {"ru": "мкс"}, "B": {"ru": "Б"}, "KiB": {"ru": "КиБ"},
+         "GiB": {"ru": "ГиБ"}}
+
+
+def activation_name(name: str, lang: str = "en") -> str:
+    """Display name of an activation (``linear`` is translated; the others are proper names)."""
+    return (_ACTIVATION_NAMES_RU.get(name) if lang == "ru" else None) or ACTIVATION_NAMES[name]
+
+
+def unit(symbol: str, lang: str = "en") -> str:
+    """A unit symbol in ``lang``."""
+    return UNITS.get(symbol, {}).get(lang, symbol)
+
+
+# Titles, axes and legends of the PNG plots (report/plots.py).
+PLOT = {
+    "numpy_reference": {"en": "numpy reference", "ru": "эталон numpy"},
+    "f_autodiff": {"en": "{title}: f'(x) by autodiff", "ru": "{title}: f′(x), автодифф."},
+    "f_of_x": {"en": "{title}: f(x)", "ru": "{title}: f(x)"},
+    "diff_f": {"en": "|f - numpy| per framework", "ru": "|f − numpy| по фреймворкам"},
+    "diff_df": {"en": "|f' - numpy| per framework", "ru": "|f′ − numpy| по фреймворкам"},
+    "softmax_title": {"en": "Softmax, y₀ of softmax(x, 0, 0)", "ru": "Softmax, y₀ из softmax(x, 0, 0)"},
+    "train_loss": {"en": "training loss (as the framework reports it)",
+                   "ru": "потери на обучении (как их сообщает фреймворк)"},
+    "val_loss": {"en": "validation loss (computed by frameworkbench)",
+                 "ru": "потери на валидации (считает frameworkbench)"},
+    "epoch": {"en": "epoch", "ru": "эпоха"},
+    "step_ms_iqr": {"en": "median step (ms), whisker = IQR", "ru": "медианный шаг (мс), «ус» = IQR"},
+    "eager": {"en": "eager", "ru": "eager"},
+    "compiled": {"en": "compiled", "ru": "скомпилированный"},
+    "step_ms_log": {"en": "median step (ms, log)", "ru": "медианный шаг (мс, лог. шкала)"},
+    "dense_layer": {"en": "dense layer (1 = first)", "ru": "полносвязный слой (1 = первый)"},
+    "grad_at_init": {"en": "‖∂L/∂W‖ at initialisation", "ru": "‖∂L/∂W‖ при инициализации"},
+    "at_init": {"en": "at initialisation", "ru": "при инициализации"},
+    "after_training": {"en": "after training", "ru": "после обучения"},
+    "units_negative": {"en": "% of hidden units ≤ 0 on every row", "ru": "% скрытых нейронов ≤ 0 на всех строках"},
+    "dead_title": {"en": "ReLU: dead (zero gradient); leaky ReLU / ELU: negative but still passing a gradient",
+                   "ru": "ReLU: мёртвые (нулевой градиент); leaky ReLU / ELU: отрицательные, но градиент проходит"},
+    "val_accuracy": {"en": "validation accuracy", "ru": "точность на валидации"},
+    "val_mse": {"en": "validation MSE (lower is better)", "ru": "MSE на валидации (меньше — лучше)"},
+}
+
+
+def plot_text(key: str, lang: str = "en", **values) -> str:
+    """A plot label in ``lang``, formatted."""
+    text = PLOT[key][lang]
+    return text.format(**values) if values else text
 
 # Everything else the report says.
 TEXT = {
@@ -183,8 +234,8 @@ TEXT = {
     "col_first_epoch": {"en": "1st epoch", "ru": "1-я эпоха"},
     "col_median_step": {"en": "median step", "ru": "медианный шаг"},
     "col_step_iqr": {"en": "step IQR", "ru": "IQR шага"},
-    "col_val_loss": {"en": "val loss", "ru": "val loss"},
-    "col_val_accuracy": {"en": "val accuracy", "ru": "val accuracy"},
+    "col_val_loss": {"en": "val loss", "ru": "потери (валидация)"},
+    "col_val_accuracy": {"en": "val accuracy", "ru": "точность (валидация)"},
     "rank": {"en": "rank", "ru": "ранг"},
     "cheapest": {"en": "cheapest of the six in {k}/{n} frameworks", "ru": "самая дешёвая из шести в {k}/{n} фреймворках"},
     "best_multiclass": {"en": "best multiclass output", "ru": "лучший многоклассовый выход"},
@@ -209,7 +260,7 @@ TEXT = {
     "deriv_5": {"en": "f′(−5) / f′(5)", "ru": "f′(−5) / f′(5)"},
     "jump_0": {"en": "f′ jump across 0", "ru": "скачок f′ в 0"},
     "mean_normal": {"en": "mean on N(0, 1)", "ru": "среднее на N(0, 1)"},
-    "cost_rel": {"en": "fwd+bwd cost vs ReLU", "ru": "стоимость прямого+обратного vs ReLU"},
+    "cost_rel": {"en": "fwd+bwd cost vs ReLU", "ru": "стоимость прямого+обратного относительно ReLU"},
     "delta_frameworks": {"en": "max \\|Δ\\| between frameworks (f / f′, x ≠ 0)",
                          "ru": "макс. \\|Δ\\| между фреймворками (f / f′, x ≠ 0)"},
     "delta_reference": {"en": "max \\|Δ\\| to numpy (f / f′, x ≠ 0)", "ru": "макс. \\|Δ\\| к numpy (f / f′, x ≠ 0)"},
@@ -222,7 +273,7 @@ TEXT = {
     "deep_table": {"en": "Deep MLP on {dataset}: dead units and vanishing gradients",
                    "ru": "Глубокий MLP на {dataset}: мёртвые нейроны и затухание градиентов"},
     "hidden_activation": {"en": "hidden activation", "ru": "скрытая активация"},
-    "val_metric": {"en": "val {metric}", "ru": "val {metric}"},
+    "val_metric": {"en": "val {metric}", "ru": "{metric} (валидация)"},
     "grad_first_init": {"en": "1st-layer grad norm at init", "ru": "норма градиента 1-го слоя при инициализации"},
     "grad_first_final": {"en": "1st-layer grad norm after training", "ru": "норма градиента 1-го слоя после обучения"},
     "grad_ratio": {"en": "1st / last layer grad norm at init", "ru": "градиент 1-го / последнего слоя при иниц."},
@@ -231,7 +282,21 @@ TEXT = {
                        "ru": "нейроны, отрицательные на всех строках: иниц. → после обучения"},
     "zero_grad_units": {"en": "units with zero gradient", "ru": "нейроны с нулевым градиентом"},
     "grid_table": {"en": "The whole grid: validation {metric}, median over seeds (n runs)",
-                   "ru": "Вся сетка: validation {metric}, медиана по сидам (n запусков)"},
+                   "ru": "Вся сетка: {metric} на валидации, медиана по сидам (n запусков)"},
+    "task_binary": {"en": "binary", "ru": "бинарная"},
+    "task_multiclass": {"en": "multiclass", "ru": "многоклассовая"},
+    "task_regression": {"en": "regression", "ru": "регрессия"},
+    "metric_accuracy": {"en": "accuracy", "ru": "точность"},
+    "metric_mse": {"en": "mse", "ru": "MSE"},
+    "metric_loss": {"en": "loss", "ru": "потери"},
+    "dataset_synthetic": {"en": "synthetic", "ru": "синтетические"},
+    "vs": {"en": "vs", "ru": "против"},
+    "pp": {"en": "pp", "ru": "п. п."},
+    "max_f": {"en": "max f′", "ru": "макс. f′"},
+    "max_sum": {"en": "max |Σ − 1|", "ru": "макс. |Σ − 1|"},
+    "relu_abs": {"en": "ReLU (abs.)", "ru": "ReLU (абс.)"},
+    "params_n": {"en": "params {n}", "ru": "параметров {n}"},
+    "cores": {"en": "{n} cores", "ru": "ядер: {n}"},
     "task": {"en": "task", "ru": "задача"},
     "dataset": {"en": "dataset", "ru": "данные"},
     "hidden": {"en": "hidden", "ru": "скрытые"},
@@ -241,7 +306,7 @@ TEXT = {
     "tie": {"en": "tie with {other}", "ru": "ничья с {other}"},
     "mean_rank": {"en": "mean rank {rank} over {n} task/dataset cells", "ru": "средний ранг {rank} по {n} ячейкам задача/данные"},
     "grid_plot": {"en": "Output activation × loss per task (median validation metric)",
-                  "ru": "Выходная активация × потери по задачам (медиана validation-метрики)"},
+                  "ru": "Выходная активация × потери по задачам (медиана метрики на валидации)"},
     "grad_plot": {"en": "Gradient norm per layer at initialisation (deep MLP)",
                   "ru": "Норма градиента по слоям при инициализации (глубокий MLP)"},
     "dead_plot": {"en": "Dead / negative units after training (deep MLP)",
@@ -420,7 +485,7 @@ NOTES = {
               "accuracy for classification (threshold 0.5 / argmax, so it is defined for every output activation), "
               "MSE for regression (standardised target: 1.0 = predicting the mean). Mismatched pairs are those the "
               "spec validator accepts (cross-entropy needs sigmoid/softmax).",
-        "ru": "Сетка (`study:layers:grid`, на {targets} с одинаковыми начальными весами и батчами): {arch}; метрику считает frameworkbench на валидационной выборке: accuracy для "
+        "ru": "Сетка (`study:layers:grid`, на {targets} с одинаковыми начальными весами и батчами): {arch}; метрику считает frameworkbench на валидационной выборке: точность (доля верных ответов) для "
               "классификации (порог 0.5 / argmax, поэтому она определена для любой выходной активации), MSE для "
               "регрессии (стандартизованная цель: 1.0 = предсказание среднего). Несогласованные пары — те, что "
               "принимает валидатор спецификаций (кросс-энтропии нужен sigmoid/softmax)."},
@@ -434,7 +499,7 @@ NOTES = {
               "ранг); порядок — по среднему рангу; число после ранга — медиана медиан ячеек. Строки выходов: скрытые слои ReLU, все пары выход × потери. "
               "Строка скрытых слоёв: каждая скрытая активация с согласованным выходом задачи, все задачи вместе. "
               "Отрыв: победитель против лучшей пары с другой выходной активацией, по каждому набору данных "
-              "(accuracy — в процентных пунктах, MSE — в его единицах)."},
+              "(точность — в процентных пунктах, п. п., MSE — в его единицах)."},
     "lay_flags": {
         "en": "Flags: output rows ✔ when the best pair's output activation is the document's (regression: linear), "
               "≈ when it ties with another activation; hidden row ✔ when the document's activations all rank above "

@@ -1,14 +1,44 @@
-"""Markdown building blocks."""
+"""Markdown building blocks: one cell formatter and one table builder."""
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 
+class Seconds(float):
+    """A duration in seconds; :func:`cell` renders it with a unit (``1.24 s``, ``12.3 ms``, ``850 µs``)."""
+
+    @classmethod
+    def of(cls, value: float | None, scale: float = 1.0) -> "Seconds | None":
+        """``value * scale`` seconds, or None when ``value`` is None."""
+        return None if value is None else cls(value * scale)
+
+
+_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def _duration(value: float) -> str:
+    if value == 0:
+        return "0 s"
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{value} s"
+    if abs(value) >= 1000:
+        return f"{value:.0f} s"
+    rounded = float(f"{value:.3g}")  # 999.6 µs becomes 1 ms, not "1e+03 µs"
+    for scale, unit in _TIME_UNITS:
+        if abs(rounded) >= scale or unit == "ns":
+            return f"{float(f'{rounded / scale:.3g}'):g} {unit}"
+    raise AssertionError("unreachable")
+
+
 def cell(value: Any, digits: int = 4) -> str:
+    """The one formatter for report cells: — for missing, yes/no, durations with units, floats to
+    ``digits`` significant digits, text with pipes escaped."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Seconds):
+        return _duration(float(value))
     if isinstance(value, float):
         if value == 0:
             return "0"

@@ -38,13 +38,30 @@ def split(records: list[dict]) -> tuple[list[dict], list[dict]]:
     return out[0], out[1]
 
 
+def _optimizer(record: dict) -> str | None:
+    return ((record.get("spec") or {}).get("optimizer") or {}).get("name")
+
+
 def _fmt_default(value) -> str:
     if isinstance(value, list):
         return ", ".join(cell(v) for v in value)
     return cell(value)
 
 
+def steps_phrase(p: dict) -> str:
+    """How many per-step losses one record compared, e.g. "first 15 steps (of 50 asked; the run has 15)"."""
+    asked = p.get("steps")
+    compared = p.get("steps_compared", len(p.get("step_losses") or []))
+    in_run = p.get("steps_in_run")
+    if asked is not None and compared < asked:
+        return f"first {compared} steps (of {asked} asked; the run has {in_run if in_run is not None else compared})"
+    return f"first {compared} steps"
+
+
 def parity_table(aligned: list[dict]) -> str:
+    phrases = list(dict.fromkeys(steps_phrase(r["parity"]) for r in aligned
+                                 if r["status"] == "ok" and r.get("parity")))
+    per_row = len(phrases) > 1
     rows = []
     for r in aligned:
         p = r.get("parity") or {}
@@ -54,10 +71,10 @@ def parity_table(aligned: list[dict]) -> str:
         rows.append([r["target"], r["seed"], p.get("verdict"), p.get("forward_max_abs"), p.get("forward_max_rel"),
                      p.get("grad_max_abs"), p.get("step_loss_max_rel"), p.get("epoch_loss_max_rel"),
                      p.get("left_tolerance_at") or "—", p.get("final_weights_max_abs_vs_reference"),
-                     p.get("repeat_identical"), ""])
-    k = next((r["parity"]["steps"] for r in aligned if r.get("parity")), "K")
+                     p.get("repeat_identical"), steps_phrase(p) if per_row else ""])
+    steps = "per row: see note" if per_row else phrases[0] if phrases else "first K steps"
     return table(["target", "seed", "verdict", "forward max abs Δ", "forward max rel Δ", "grad max abs Δ",
-                  f"loss max rel Δ (first {k} steps)", "epoch loss max rel Δ", "left tolerance at",
+                  f"loss max rel Δ, {steps}", "epoch loss max rel Δ", "left tolerance at",
                   "final weights max abs Δ", "repeat identical", "note"], rows,
                  ["l", "r", "l", "r", "r", "r", "r", "r", "l", "r", "l", "l"])
 
@@ -75,7 +92,10 @@ def defaults_table(native: list[dict]) -> str:
     seed = min((r["seed"] for r in native), default=0)
     recs = [r for r in native if r["seed"] == seed and r["status"] == "ok" and r.get("defaults")]
     rows = []
+    adam = any(_optimizer(r) == "adam" for r in recs)
     for key in DEFAULT_KEYS:
+        if key.startswith("adam_") and not adam:
+            continue
         values = [_fmt_default(r["defaults"].get(key)) for r in recs]
         rows.append([DEFAULT_LABELS[key], *values, "yes" if len(set(values)) > 1 else "no"])
     return table(["value (native run)", *[r["target"] for r in recs], "differs"], rows,
@@ -116,22 +136,30 @@ def plot(aligned: list[dict], path: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     seed = min(r["seed"] for r in recs)
     recs = [r for r in recs if r["seed"] == seed]
     ref = recs[0]["parity"]["reference"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    steps = range(1, len(ref["step_losses"]) + 1)
-    ax1.plot(steps, ref["step_losses"], "k--", lw=2.5, label="numpy reference (float64)")
+    n = min(len(ref["step_losses"]), *(len(r["parity"]["step_losses"]) for r in recs))
+    steps = range(1, n + 1)
+    ax1.plot(steps, ref["step_losses"][:n], "k--", lw=2.5, label="numpy reference (float64)")
     for r in recs:
         p = r["parity"]
-        ax1.plot(steps, p["step_losses"], lw=1, label=r["target"])
-        dev = [max(abs(x - y) / abs(y), 1e-12) for x, y in zip(p["step_losses"], ref["step_losses"])]
+        ax1.plot(steps, p["step_losses"][:n], lw=1, label=r["target"])
+        dev = [max(abs(x - y) / abs(y), 1e-12) for x, y in zip(p["step_losses"][:n], ref["step_losses"][:n])]
         ax2.semilogy(steps, dev, lw=1, marker=".", label=r["target"])
+    per_epoch = ref.get("steps_per_epoch")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        for b in range(per_epoch or n, n, per_epoch or n):  # epoch boundaries
+            ax.axvline(b + 0.5, color="lightgrey", lw=0.8)
     same = TOLERANCES["float32"]["same"]["loss_rel"]
     ax2.axhline(same, color="grey", ls=":", label=f"'same' tolerance ({same:g})")
-    ax1.set(xlabel="training step", ylabel="batch loss", title=f"Loss per step, seed {seed}")
-    ax2.set(xlabel="training step", ylabel="|loss − reference| / reference",
+    xlabel = "training step" + (" (grey lines: epoch boundaries)" if per_epoch and per_epoch < n else "")
+    ax1.set(xlabel=xlabel, ylabel="batch loss", title=f"Loss per step, seed {seed}")
+    ax2.set(xlabel=xlabel, ylabel="|loss − reference| / reference",
             title="Deviation from the reference (log scale)")
     ax1.legend(fontsize=8)
     ax2.legend(fontsize=8)
@@ -141,20 +169,41 @@ def plot(aligned: list[dict], path: Path) -> Path | None:
     return path
 
 
+UPDATE_RULES = {
+    "adam": "Adam in Keras' ε-hat form: w -= lr·√(1-β₂ᵗ)/(1-β₁ᵗ)·m/(√v+ε); torch reaches it by setting "
+            "ε/√(1-β₂ᵗ) every step",
+    "sgd": "SGD in Keras' momentum form: v = μ·v - lr·g, w += v; torch's form gives the same steps at a "
+           "constant learning rate",
+}
+
+
+def _update_rule(records: list[dict]) -> str:
+    """The update rule of the optimizer(s) in the records' spec, as a parenthesis ("" if unknown)."""
+    rules = [UPDATE_RULES[o] for o in dict.fromkeys(_optimizer(r) for r in records) if o in UPDATE_RULES]
+    return f" ({'; '.join(rules)})" if rules else ""
+
+
 def render(spec_name: str, records: list[dict], out_dir: Path, command: str | None = None) -> str:
     """Markdown of the parity report for one spec; writes its plot next to it."""
     aligned, native = split(records)
     tol = TOLERANCES["float32"]
     parts = [f"# Numerical parity: {spec_name}", "",
              "Every target starts from the same weights and trains on the same batch plan; the numpy reference "
-             "runs the same steps in float64 with the same update rule (Adam in Keras' ε-hat form: "
-             "w -= lr·√(1-β₂ᵗ)/(1-β₁ᵗ)·m/(√v+ε); torch reaches it by setting ε/√(1-β₂ᵗ) every step).", "",
+             "runs the same steps in float64 with the same update rule" + _update_rule(records) + ".", "",
              f"Verdicts (float32): `same` when forward |Δ| ≤ {tol['same']['forward_abs']:g}, gradient |Δ| ≤ "
              f"{tol['same']['grad_abs']:g} and loss relative Δ ≤ {tol['same']['loss_rel']:g}; `close` within "
              f"{tol['close']['forward_abs']:g} / {tol['close']['grad_abs']:g} / {tol['close']['loss_rel']:g}; "
              "otherwise `different`, with the first step that left the `same` tolerance.", ""]
     if aligned:
-        parts += ["## Aligned mode: every target against the reference", "", parity_table(aligned), "",
+        ok = [r["parity"] for r in aligned if r["status"] == "ok" and r.get("parity")]
+        parts += ["## Aligned mode: every target against the reference", ""]
+        phrases = list(dict.fromkeys(steps_phrase(p) for p in ok))
+        if len(phrases) == 1:
+            per_epoch = (ok[0].get("reference") or {}).get("steps_per_epoch")
+            split_note = f", {per_epoch} per epoch" if per_epoch else ""
+            parts += [f"Per-step losses compared: the {phrases[0]}{split_note}; every epoch's mean loss "
+                      "is compared too.", ""]
+        parts += [parity_table(aligned), "",
                   "Pairwise, after training (same seed):", "", pairwise_table(aligned), ""]
         png = plot(aligned, out_dir / f"parity-{spec_name}.png")
         if png:
@@ -176,7 +225,8 @@ def render(spec_name: str, records: list[dict], out_dir: Path, command: str | No
                   "use each framework's own initialiser, so part of the gap is a different random start):", "",
                   effect_table(aligned, native), ""]
     else:
-        parts += ["No native-mode runs stored: run `frameworkbench parity SPEC --mode native` (or `--mode both`).", ""]
+        parts += ["No native-mode runs stored: run `frameworkbench parity SPEC --policy native` "
+                  "(or `--policy both`).", ""]
     return "\n".join(parts + runs_section(aligned + native, command, ("target", "policy", "seed")))
 
 

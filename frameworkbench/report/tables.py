@@ -1,10 +1,10 @@
-"""Tables built from run records: one row per run, and per-target summaries over seeds."""
+"""Tables built from run records: one row per run, and per-target summaries over seeds and repeats."""
 from __future__ import annotations
 
 import statistics
 from typing import Any
 
-from .markdown import table
+from .markdown import Seconds, table
 
 
 def val_metric(rec: dict) -> tuple[str | None, float | None]:
@@ -16,15 +16,25 @@ def val_metric(rec: dict) -> tuple[str | None, float | None]:
     return None, None
 
 
+def standardised_target(records: list[dict]) -> bool:
+    """True when losses and metrics are in standardised target units (regression with data.standardize):
+    the records keep no target mean/std, so they cannot be put back into the data's own units."""
+    return any((r.get("spec") or {}).get("task") == "regression"
+               and ((r.get("spec") or {}).get("data") or {}).get("standardize") for r in records)
+
+
 def run_row(rec: dict) -> dict[str, Any]:
     """Flat summary of one record (used by results listings and to_pandas)."""
     final = rec.get("final") or {}
     t = rec.get("timings") or {}
     metric, value = val_metric(rec)
     inf = (rec.get("inference") or {}).get("batch_1") or {}
-    return {"run_id": rec["run_id"], "spec": rec["spec_name"], "target": rec["target"], "seed": rec["seed"],
-            "repeat": rec.get("repeat", 0),
-            "status": rec["status"], "device": rec.get("device"), "threads": rec.get("threads"),
+    spec = rec.get("spec") or {}
+    return {"run_id": rec["run_id"], "spec": rec["spec_name"], "spec_hash": (rec.get("spec_hash") or "")[:8] or None,
+            "policy": rec.get("policy", "aligned"), "epochs": (spec.get("training") or {}).get("epochs"),
+            "target": rec["target"], "seed": rec["seed"], "repeat": rec.get("repeat", 0),
+            "status": rec["status"], "device": rec.get("device") or rec.get("device_requested"),
+            "precision": rec.get("precision"), "threads": rec.get("threads"),
             "params": rec.get("param_count"), "loss": final.get("loss"), "val_loss": final.get("val_loss"),
             "metric": metric, "val_metric": value, "median_epoch_s": t.get("median_epoch_s"),
             "median_step_ms": None if t.get("median_step_s") is None else t["median_step_s"] * 1e3,
@@ -38,13 +48,40 @@ def run_row(rec: dict) -> dict[str, Any]:
             "created_at": rec["created_at"], "error": rec.get("error")}
 
 
+RESULTS_COLUMNS = ["run_id", "spec", "spec_hash", "policy", "epochs", "device", "target", "seed", "repeat", "status",
+                   "params", "loss", "val_loss", "metric", "val_metric", "median_epoch_s", "median_step_ms",
+                   "created_at"]
+"""The columns of ``results --format table|markdown`` (json and csv carry every key of :func:`run_row`)."""
+
+_TIME_SCALE = {"_s": 1.0, "_ms": 1e-3}
+
+
+def display_value(column: str, value: Any) -> Any:
+    """``value`` of a :func:`run_row` column as a table cell: times become :class:`Seconds`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and column != "samples_per_s":
+        for suffix, scale in _TIME_SCALE.items():
+            if column.endswith(suffix):
+                return Seconds.of(value, scale)
+    return value
+
+
+def display_header(column: str) -> str:
+    """A :func:`run_row` column's table header: time columns lose their unit suffix (cells carry units)."""
+    for suffix in _TIME_SCALE:
+        if column.endswith(suffix) and column != "samples_per_s":
+            return column[: -len(suffix)]
+    return column
+
+
 def _median(values: list) -> float | None:
     vals = [v for v in values if v is not None]
     return statistics.median(vals) if vals else None
 
 
 def target_summary(records: list[dict]) -> list[dict]:
-    """One row per target (in first-seen order): status counts and medians over its ok runs."""
+    """One row per target (in first-seen order): status counts and medians over its ok runs.
+
+    ``runs`` is the number of runs the medians use (ok runs: seeds × repeats), ``of`` all runs."""
     groups: dict[str, list[dict]] = {}
     for r in records:
         groups.setdefault(r["target"], []).append(r)
@@ -55,7 +92,8 @@ def target_summary(records: list[dict]) -> list[dict]:
         statuses = sorted({r["status"] for r in recs})
         why = "; ".join(sorted({str(r.get("error")) for r in recs if r["status"] != "ok" and r.get("error")}))
         metric = next((row["metric"] for row in rows if row["metric"]), None)
-        out.append({"target": target, "status": "/".join(statuses), "runs": len(recs),
+        out.append({"target": target, "status": "/".join(statuses), "runs": len(ok), "of": len(recs),
+                    "seeds": len({r["seed"] for r in ok}), "repeats": len({r.get("repeat", 0) for r in ok}),
                     "params": _median([row["params"] for row in rows]),
                     "loss": _median([row["loss"] for row in rows]),
                     "val_loss": _median([row["val_loss"] for row in rows]),
@@ -74,15 +112,19 @@ def target_summary(records: list[dict]) -> list[dict]:
 
 
 def comparison_table(records: list[dict]) -> str:
-    """Markdown: targets × status, params, final loss, val metric, epoch and step time (medians over seeds)."""
+    """Markdown: targets × status, runs used, params, final loss, val metric, times (medians over the ok
+    runs: seeds × repeats); losses and metrics are labelled when in standardised target units."""
     rows = target_summary(records)
     metric = next((r["metric"] for r in rows if r["metric"]), "metric")
-    body = [[r["target"], r["status"], r["runs"], r["device"], r["params"], r["loss"], r["val_loss"],
-             r["val_metric"], r["import_s"], r["first_epoch_s"], r["median_epoch_s"], r["median_step_ms"],
-             r["step_iqr_ms"], r["latency_b1_ms"], r["peak_rss_mb"],
+    units = " (standardised target)" if standardised_target(records) else ""
+    body = [[r["target"], r["status"], r["runs"] if r["runs"] == r["of"] else f"{r['runs']} of {r['of']}",
+             r["device"], r["params"], r["loss"], r["val_loss"], r["val_metric"],
+             *(display_value(k, r[k]) for k in ("import_s", "first_epoch_s", "median_epoch_s", "median_step_ms",
+                                                "step_iqr_ms", "latency_b1_ms")),
+             r["peak_rss_mb"],
              "; ".join(x for x in (r["reason"], "noisy timings (IQR/median > 10 %)" if r["noisy"] else None) if x)
              or None] for r in rows]
-    return table(["target", "status", "runs", "device", "params", "final loss", "val loss", f"val {metric}",
-                  "import s", "first epoch s", "median epoch s", "median step ms", "step IQR ms",
-                  "latency b=1 ms", "peak RSS MB", "note"],
+    return table(["target", "status", "runs", "device", "params", f"final loss{units}", f"val loss{units}",
+                  f"val {metric}{units}", "import", "first epoch", "median epoch", "median step", "step IQR",
+                  "latency b=1", "peak RSS MB", "note"],
                  body, ["l", "l", "r", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l"])
