@@ -14,20 +14,28 @@ from typing import Any, Callable
 
 import numpy as np
 
+from frameworkbench import layers as layer_types
+from frameworkbench.devices import DeviceUnavailable  # noqa: F401  (adapters raise it)
 from frameworkbench.measure import StepTimer
-from frameworkbench.spec import ACTIVATIONS, LAYER_TYPES, LOSSES, OPTIMIZERS, Spec
+from frameworkbench.spec import ACTIVATIONS, LOSSES, OPTIMIZERS, Spec
 from frameworkbench.targets import Target
 from frameworkbench.weights import DenseWeights
 
-
-class DeviceUnavailable(RuntimeError):
-    """The requested device cannot be used by this adapter in this process (the run is skipped)."""
+from . import _backends
+from ._errors import Unsupported
 
 
 class Adapter(ABC):
-    """Base class of all adapters. Capability constants are read by tests and the report."""
+    """Base class of all adapters. Capability constants are read by tests and the report.
 
-    SUPPORTED_LAYERS = frozenset(LAYER_TYPES)
+    A family sets ``FAMILY`` (the weight layout of :mod:`frameworkbench.layers`) and ``BUILDERS``
+    (layer type -> ``builder(adapter, layer, input_shape, **context) -> [native layers]``);
+    ``self.runtime`` is the backend's runtime module (:mod:`._backends`), chosen once.
+    """
+
+    FAMILY = ""
+    BUILDERS: dict = {}
+    SUPPORTED_LAYERS = frozenset()  # set per family from BUILDERS
     SUPPORTED_ACTIVATIONS = frozenset(ACTIVATIONS)
     SUPPORTED_LOSSES = frozenset(LOSSES)
     SUPPORTED_OPTIMIZERS = frozenset(OPTIMIZERS)
@@ -40,11 +48,18 @@ class Adapter(ABC):
         # "aligned": the spec's values and one formulation everywhere (see README, parity);
         # "native": the framework's own defaults for every value frameworks default differently.
         self.policy = policy
+        self.runtime = _backends.get(target.backend, target.name)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "BUILDERS" in cls.__dict__:
+            cls.SUPPORTED_LAYERS = frozenset(cls.BUILDERS)
 
     # -- device ------------------------------------------------------------------
-    @abstractmethod
     def is_available(self, device: str) -> str | None:
-        """None if ``device`` (cpu, gpu or tpu) is usable from this process, else the reason it is not."""
+        """None if ``device`` (cpu, gpu or tpu) is usable from this process, else the reason it is not
+        (the backend's answer)."""
+        return self.runtime.unavailable(device)
 
     def select_device(self, requested: str) -> str:
         """Resolve ``auto`` and check the device; raise DeviceUnavailable with the reason."""
@@ -65,13 +80,32 @@ class Adapter(ABC):
         return requested
 
     # -- lifecycle ---------------------------------------------------------------
-    @abstractmethod
     def configure(self) -> dict[str, Any]:
-        """Apply thread counts and numeric settings; return what is actually in force."""
+        """Apply thread counts and numeric settings (the policy's); return what is actually in force."""
+        return self.runtime.configure(self.threads, self.policy)
 
     @abstractmethod
     def build(self, spec: Spec, seed: int) -> Any:
         """The native model for ``spec`` on the selected device, ready to train (seeded native init)."""
+
+    def build_layers(self, spec: Spec, **context) -> list:
+        """The native layers of every spec layer, in order, by this family's ``BUILDERS``."""
+        out: list = []
+        for lay, shape in zip(spec.layers, spec.shapes):
+            build = self.BUILDERS.get(lay.type)
+            if build is None:
+                raise Unsupported(f"unsupported: layer type {lay.type!r} on target {self.target.name!r} "
+                                  f"(supported: {', '.join(sorted(self.BUILDERS))})")
+            out += build(self, lay, shape, **context)
+        return out
+
+    def to_native(self, weights: DenseWeights, layer_type: str = "dense") -> dict[str, np.ndarray]:
+        """Canonical weights as this family's named arrays (the layer module's ``to_family``)."""
+        return layer_types.get(layer_type).to_family(weights, self.FAMILY)
+
+    def from_native(self, arrays: dict[str, np.ndarray], layer_type: str = "dense") -> DenseWeights:
+        """This family's named arrays as canonical weights (the layer module's ``from_family``)."""
+        return layer_types.get(layer_type).from_family(arrays, self.FAMILY)
 
     @abstractmethod
     def set_weights(self, model: Any, weights: list[DenseWeights]) -> None:
@@ -131,12 +165,21 @@ class Adapter(ABC):
 
     def device_memory(self) -> dict[str, Any] | None:
         """The framework's own peak device-memory counter (GPU/TPU runs), or None on the CPU."""
-        return None
+        return self.runtime.device_memory_peak(self.device)
 
     def count_params(self, model: Any) -> int:
         """Trainable parameter count of the native model."""
         return int(sum(w.kernel.size + (w.bias.size if w.bias is not None else 0)
                        for w in self.get_weights(model)))
+
+    def param_device_kind(self, model: Any) -> str:
+        """Where the parameters live as one of cpu, gpu, tpu (read from :meth:`param_device`)."""
+        return _backends.device_kind(self.param_device(model))
+
+    @abstractmethod
+    def probes(self):
+        """The diagnostics this adapter's family provides to the worker modes (activation probes,
+        execution variants, export paths): a :class:`~._probes.Probes` whose methods take the adapter first."""
 
     def runtime_info(self, model: Any) -> dict[str, Any]:
         """What the framework resolved to for this model (backend, compile mode, ...)."""

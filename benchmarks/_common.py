@@ -1,7 +1,7 @@
 """What the four benchmarks share: process env, subprocess timing, statistics, tables, output.
 
 No ML framework is imported here: every framework runs in a fresh subprocess, either a
-frameworkbench worker (through ``frameworkbench.runner.run``) or a hand-written baseline
+frameworkbench worker (through ``frameworkbench.execution.runner.run``) or a hand-written baseline
 (``python -m benchmarks._handwritten``), with the same env vars and thread count.
 """
 from __future__ import annotations
@@ -12,13 +12,15 @@ import json
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+
+from frameworkbench import stats
+from frameworkbench.report import markdown
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
@@ -28,18 +30,21 @@ VERSION_PACKAGES = ("tensorflow", "tf-keras", "keras", "jax", "jaxlib", "torch",
 
 
 # --------------------------------------------------------------------------- statistics
+def _finite(values: Iterable[float]) -> list[float]:
+    return [x for x in values if x is not None and math.isfinite(x)]
+
+
 def median(values: Iterable[float]) -> float:
-    v = [x for x in values if x is not None and math.isfinite(x)]
-    return statistics.median(v) if v else float("nan")
+    """Median of the finite values (nan when there are none); :func:`frameworkbench.stats.median`."""
+    m = stats.median(_finite(values))
+    return float("nan") if m is None else m
 
 
 def iqr(values: Iterable[float]) -> float:
-    """Interquartile range (inclusive quartiles, like frameworkbench.measure.summary); 0 for one value."""
-    v = sorted(x for x in values if x is not None and math.isfinite(x))
-    if len(v) < 2:
-        return 0.0 if v else float("nan")
-    q = statistics.quantiles(v, n=4, method="inclusive")
-    return q[2] - q[0]
+    """Interquartile range of the finite values (nan when there are none, 0 for one);
+    :func:`frameworkbench.stats.iqr`, the same quartiles as frameworkbench.measure.summary."""
+    q = stats.iqr(_finite(values))
+    return float("nan") if q is None else q
 
 
 def rel_iqr(values: Sequence[float]) -> float:
@@ -110,16 +115,10 @@ def fmt_num(x: float, digits: int = 3) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
-    """A padded markdown table; ``align`` is one 'l'/'r' per column (default: first left, rest right)."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    align = align or "l" + "r" * (len(headers) - 1)
-
-    def line(r: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)) + " |"
-
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1)) for w, a in zip(widths, align)) + "|"
-    return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
+    """A markdown table (:func:`frameworkbench.report.markdown.table`); ``align`` is one 'l'/'r' per column
+    (default: first left, rest right)."""
+    return markdown.table([str(h) for h in headers], [[str(c) for c in r] for r in rows],
+                          list(align or "l" + "r" * (len(headers) - 1)))
 
 
 # --------------------------------------------------------------------------- machine
@@ -206,7 +205,7 @@ def publish(name: str, lines: Sequence[str], payload: dict) -> None:
 
 # --------------------------------------------------------------------------- subprocesses
 def target_env(target: str, threads: int) -> dict[str, str]:
-    """The env a frameworkbench worker runs with (frameworkbench.worker.apply_process_settings)."""
+    """The env a frameworkbench worker runs with (frameworkbench.execution.worker.apply_process_settings)."""
     from frameworkbench.targets import TARGETS
 
     env = {**os.environ, **TARGETS[target].env}
@@ -250,7 +249,7 @@ def handwritten(target: str, job: dict, threads: int, timeout: float = 600) -> d
 
 def frameworkbench_run(spec, target: str, threads: int, timeout: float = 600, **opts) -> dict:
     """One frameworkbench run (its own worker process) through the public runner; the record."""
-    from frameworkbench.runner import RunOptions, run
+    from frameworkbench.execution.runner import RunOptions, run
     from frameworkbench.targets import get_target
 
     options = RunOptions(threads=threads, store=False, timeout=timeout, extra_env=bench_env(threads), **opts)
@@ -261,14 +260,16 @@ def frameworkbench_run(spec, target: str, threads: int, timeout: float = 600, **
     return rec
 
 
+HANDWRITTEN_LAYERS = ("dense",)  # the layer types the hand-written baseline scripts build
+
+
 def layers_of(spec) -> list[list]:
-    """The spec's dense layers as [units, activation] pairs (what the hand-written scripts build)."""
-    out = []
-    for lay in spec.layers:
-        if lay.type != "dense":
-            raise ValueError("benchmarks build dense-only models")
-        out.append([lay.units, lay.activation.name])
-    return out
+    """The spec's layers as [units, activation] pairs (what the hand-written scripts build)."""
+    unsupported = sorted({lay.type for lay in spec.layers} - set(HANDWRITTEN_LAYERS))
+    if unsupported:
+        raise ValueError(f"unsupported: the hand-written baselines build only {', '.join(HANDWRITTEN_LAYERS)} "
+                         f"layers, not {', '.join(unsupported)}")
+    return [[lay.units, lay.activation.name] for lay in spec.layers]
 
 
 class Stopwatch:

@@ -36,7 +36,7 @@ def _timed_launch(fn):
     def wrapper(job, *a, **k):
         t = time.perf_counter()
         result = fn(job, *a, **k)
-        PHASES["launches"].append({"target": job["target"], "run_id": job["run_id"],
+        PHASES["launches"].append({"target": job.target, "run_id": job.run_id,
                                    "launch_s": time.perf_counter() - t,
                                    "worker_wall_s": result.get("worker_wall_s")})
         return result
@@ -46,7 +46,8 @@ def _timed_launch(fn):
 def main(argv: list[str]) -> int:
     out_path, rest = argv[0], argv[argv.index("--") + 1:]
     t = time.perf_counter()
-    from frameworkbench import cli, runner
+    from frameworkbench import cli
+    from frameworkbench.execution import runner
     from frameworkbench.report import summary, tables
     from frameworkbench.store import Store
 

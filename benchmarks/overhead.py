@@ -2,7 +2,7 @@
 
 For every target the same model, data and batch size (default: the demo spec,
 ``specs/seed_tf_keras.yaml``) is trained by the idiomatic hand-written script of
-``benchmarks/_handwritten.py`` and by frameworkbench (``frameworkbench.runner.run``), each in
+``benchmarks/_handwritten.py`` and by frameworkbench (``frameworkbench.execution.runner.run``), each in
 its own fresh process with the same env vars, thread count and cores. Both sides are compared
 on steady-state time per step: the median epoch after the first, divided by the steps per
 epoch. Hand-written and frameworkbench runs are interleaved (the order alternates) for

@@ -7,7 +7,7 @@ highest of the four libraries' *median* rates (the best library, never the best 
 
 Each target then trains the large MLP (default 1024-2048-2048-10, softmax, sparse categorical
 cross-entropy, Adam, 4096 training rows, batch 256) through frameworkbench
-(``frameworkbench.runner.run``). FLOPs per training step = 3 × 2 × Σ(in·out over the dense
+(``frameworkbench.execution.runner.run``). FLOPs per training step = 3 × 2 × Σ(in·out over the dense
 layers) × batch: forward 2·in·out per sample per layer, backward twice that. Bias, activation,
 loss and optimizer FLOPs are left out, so the figures are slight underestimates. Achieved
 GFLOP/s = FLOPs per step / frameworkbench's median step time (warm-up epoch excluded).

@@ -19,7 +19,7 @@ SPEC = "specs/seed_tf_keras.yaml"
 
 
 def measure(target: str, isolate: str, seeds: int, threads: int, timeout: float) -> dict:
-    from frameworkbench.runner import RunOptions, run
+    from frameworkbench.execution.runner import RunOptions, run
     from frameworkbench.spec import load_spec
     from frameworkbench.targets import get_target
 

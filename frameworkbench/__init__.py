@@ -3,7 +3,7 @@
 ``import frameworkbench`` imports no ML framework; frameworks are imported only
 inside worker processes (or by :func:`build`, which is meant for notebooks).
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["Comparison", "SpecError", "build", "compare", "load_spec", "__version__"]
 

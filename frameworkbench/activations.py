@@ -7,9 +7,37 @@ vector-Jacobian product used in backprop.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
 import numpy as np
 
-from .spec import Activation
+ACTIVATIONS = ("elu", "leaky_relu", "linear", "relu", "sigmoid", "softmax", "tanh")
+# Parameters each activation takes, with the project's defaults (the seed
+# document's values where it gives one: leaky ReLU slope 0.01).
+ACTIVATION_PARAMS: dict[str, dict[str, float]] = {
+    "leaky_relu": {"negative_slope": 0.01},
+    "elu": {"alpha": 1.0},
+}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function of a layer: its name and its parameters (every default explicit)."""
+
+    name: str
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    def param(self, key: str) -> float:
+        return float(self.params[key])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec form: ``{"name": ..., <parameter>: ...}``."""
+        return {"name": self.name, **self.params}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Activation":
+        return cls(d["name"], {k: v for k, v in d.items() if k != "name"})
 
 
 def forward(act: Activation, x: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Mapping
 
-from .runner import RunOptions, run
+from .execution.runner import RunOptions, run
 from .spec import Problem, Spec, SpecError, fmt, load_spec, problem, wrong_type
 from .targets import DEFAULT_TARGETS, get_target
 

@@ -12,7 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
+from .execution.records import POLICIES
 from .spec import SpecError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -58,15 +59,49 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .spec import DEVICES
-    from .targets import DEFAULT_TARGETS, TARGETS
-
     ap = _Parser(prog="frameworkbench", description=(
         "Compare tf.keras, standalone Keras 3 (tensorflow/jax/torch backends) and PyTorch on one "
         "declarative model spec, with identical data, batches and initial weights."))
     ap.add_argument("--version", action="version", version=f"frameworkbench {__version__}")
     ap.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    _add_run(sub)
+    v = sub.add_parser("validate", help="check a spec and the data it names; list every problem (exit 2 if any)",
+                       description="Check SPEC, its memory estimate and the data it names (loaded and checked "
+                                   "as `run` does); exit 2 with every problem.")
+    v.add_argument("spec", metavar="SPEC")
+    v.add_argument("--no-data", dest="data", action="store_false", help="check the spec only, not its data")
+    v.add_argument("--data", dest="data", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old use
+
+    t = sub.add_parser("targets", help="list targets, whether they are installed, and versions")
+    t.add_argument("--json", action="store_true", help="print the list as JSON")
+
+    res = sub.add_parser("results", help="list stored runs")
+    res.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table",
+                     metavar="table|json|csv|markdown", help="output format (default: table)")
+    res.add_argument("--spec", metavar="NAME", help="only runs of this spec name")
+    res.add_argument("--target", metavar="T", help="only runs of this target")
+    _db_arg(res)
+
+    _add_parity(sub)
+    rep = sub.add_parser("report", help="write markdown reports from the stored runs")
+    rep.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
+    rep.add_argument("--spec", metavar="NAME", help="only this spec name")
+    _db_arg(rep)
+    from .document_cli import add_parsers, add_report_options  # study, codegen, report --lang
+
+    add_report_options(rep)
+    add_parsers(sub, _db_arg)
+    from . import team_cli  # diff, mlflow
+
+    team_cli.add_parsers(sub, _db_arg)
+    return ap
+
+
+def _add_run(sub) -> None:
+    from .devices import DEVICES
+    from .targets import DEFAULT_TARGETS, TARGETS
 
     r = sub.add_parser("run", help="train a spec on several targets and store the results",
                        description="Train SPEC on each target in its own worker process; store every run.")
@@ -88,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--isolate", choices=("run", "target"), default="run", metavar="run|target",
                    help="run: a fresh worker process per run (default); target: one worker per target runs all its "
                         "seeds and repeats (saves imports; recorded in each run)")
-    r.add_argument("--policy", "--defaults", dest="policy", choices=("aligned", "native"), default="aligned",
+    r.add_argument("--policy", "--defaults", dest="policy", choices=POLICIES, default="aligned",
                    metavar="aligned|native",
                    help="defaults policy; aligned: the spec's values and one update rule in every framework "
                         "(default); native: each framework's own defaults (initialiser, Adam ε, clipping, slopes). "
@@ -100,22 +135,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    v = sub.add_parser("validate", help="check a spec and the data it names; list every problem (exit 2 if any)",
-                       description="Check SPEC, its memory estimate and the data it names (loaded and checked "
-                                   "as `run` does); exit 2 with every problem.")
-    v.add_argument("spec", metavar="SPEC")
-    v.add_argument("--no-data", dest="data", action="store_false", help="check the spec only, not its data")
-    v.add_argument("--data", dest="data", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old use
 
-    t = sub.add_parser("targets", help="list targets, whether they are installed, and versions")
-    t.add_argument("--json", action="store_true", help="print the list as JSON")
-
-    res = sub.add_parser("results", help="list stored runs")
-    res.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table",
-                     metavar="table|json|csv|markdown", help="output format (default: table)")
-    res.add_argument("--spec", metavar="NAME", help="only runs of this spec name")
-    res.add_argument("--target", metavar="T", help="only runs of this target")
-    _db_arg(res)
+def _add_parity(sub) -> None:
+    from .devices import DEVICES
 
     par = sub.add_parser("parity", help="numerical parity of the targets against the numpy reference",
                          description="Train SPEC on each target from the same weights and batches, compare forward "
@@ -127,7 +149,7 @@ def parser() -> argparse.ArgumentParser:
     par.add_argument("--steps", type=_positive_int, default=50, metavar="K",
                      help="first steps (across epochs) whose loss is compared one by one (default 50; a shorter run "
                           "compares all its steps)")
-    par.add_argument("--policy", "--mode", dest="policy", choices=("aligned", "native", "both"), default="aligned",
+    par.add_argument("--policy", "--mode", dest="policy", choices=(*POLICIES, "both"), default="aligned",
                      metavar="aligned|native|both",
                      help="defaults policy (as for `run`); aligned: spec values and one update rule everywhere "
                           "(default); native: each framework's own defaults; both: run both (needed for the 'what "
@@ -142,19 +164,6 @@ def parser() -> argparse.ArgumentParser:
     par.add_argument("--out", metavar="DIR", default="reports", help="report directory (default: reports)")
     par.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     par.add_argument("--quiet", action="store_true", help="no progress lines")
-
-    rep = sub.add_parser("report", help="write markdown reports from the stored runs")
-    rep.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
-    rep.add_argument("--spec", metavar="NAME", help="only this spec name")
-    _db_arg(rep)
-    from .document_cli import add_parsers, add_report_options  # study, codegen, report --lang
-
-    add_report_options(rep)
-    add_parsers(sub, _db_arg)
-    from . import team_cli  # diff, mlflow
-
-    team_cli.add_parsers(sub, _db_arg)
-    return ap
 
 
 # ----------------------------------------------------------------------------- commands
@@ -256,7 +265,7 @@ def _sigterm_as_interrupt():
 def _load_run_inputs(args, variants: list[dict]):
     """Spec (with CLI overrides), targets and one RunOptions per variant; every problem with the
     options is reported together with those of the spec."""
-    from .runner import RunOptions
+    from .execution.runner import RunOptions
     from .spec import load_spec
     from .targets import parse_targets
 
@@ -287,7 +296,7 @@ def _load_run_inputs(args, variants: list[dict]):
 def cmd_run(args) -> int:
     from .report.summary import write_reports
     from .report.tables import comparison_table
-    from .runner import run
+    from .execution.runner import run
 
     spec, targets, (opts,) = _load_run_inputs(args, [dict(force=args.force, policy=args.policy,
                                                           repeats=args.repeats, isolate=args.isolate)])
@@ -338,7 +347,7 @@ def _parity_command(args) -> str:
 
 
 def cmd_parity(args) -> int:
-    from .parity import run_parity
+    from .analysis.parity import run_parity
     from .report import parity as parity_report
     from .store import Store
 

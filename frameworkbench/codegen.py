@@ -9,9 +9,10 @@ The generated script has three marked parts:
   and the batch plan (one seeded permutation of the training rows per epoch), as in
   :mod:`frameworkbench.data` and :mod:`frameworkbench.weights`; the same for every target;
 * ``# --- model and training``: what a user of that framework writes for the spec, in the
-  style of the seed document's examples: ``Sequential`` + ``compile`` + ``fit`` for Keras,
-  ``nn.Sequential`` + a hand-written loop for PyTorch, a ``tf.GradientTape`` loop, Keras'
-  stateless API under ``jax.jit``;
+  style of the seed document's examples (``Sequential`` + ``compile`` + ``fit`` for Keras,
+  ``nn.Sequential`` + a hand-written loop for PyTorch, ...), written by the generator the target
+  declares (``Target.codegen``, a "module:function" in its adapter package:
+  ``generate(spec, target) -> Code``; plain text builders that import no framework);
 * ``# --- check``: ``final: loss L val_loss V`` (the last epoch's mean training loss and the
   validation loss, as frameworkbench records them) and ``params: N`` as the last line.
 
@@ -25,9 +26,10 @@ comment -- on the line, or heading a paragraph -- and are not counted.
 """
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from typing import Callable, NamedTuple
 
-from .spec import OPTIMIZER_DEFAULTS, SpecError, Spec, unknown
+from .spec import SpecError, Spec, unknown
 from .weights import PLAN_STREAM, WEIGHTS_STREAM, dense_shapes
 
 DATA_MARK = "# --- data"
@@ -37,10 +39,6 @@ PARAMS_PREFIX = "params:"
 FINAL_PREFIX = "final:"
 ALIGN_TAG = "# frameworkbench:"  # marks code that only makes the script match frameworkbench's run
 
-KERAS_LOSS_CLASSES = {"binary_crossentropy": "BinaryCrossentropy", "categorical_crossentropy": "CategoricalCrossentropy",
-                      "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy", "mse": "MeanSquaredError"}
-KERAS_EPSILON = 1e-7  # Keras' default probability clipping (backend epsilon)
-TORCH_ADAM_EPS = 1e-8
 SYNTHETIC_STREAM, SPLIT_STREAM = 100, 101  # frameworkbench.data's seed-sequence streams
 
 
@@ -129,110 +127,26 @@ def data_block(spec: Spec) -> list[str]:
     return out
 
 
-def _has_val(spec: Spec) -> bool:
+# ----------------------------------------------------------------------------- for the generators
+class Code(NamedTuple):
+    """What a target's generator returns: the model-and-training lines and the check lines
+    (``final: ...`` then ``params: N``)."""
+
+    body: list[str]
+    check: list[str]
+
+
+def has_val(spec: Spec) -> bool:
     return spec.data["validation_split"] > 0
 
 
-# ----------------------------------------------------------------------------- keras
-def _keras_activation_layer(act, slope_arg: str) -> str:
-    if act.name == "leaky_relu":
-        return f"layers.LeakyReLU({slope_arg}={act.param('negative_slope')!r})"
-    if act.name == "elu":
-        return f"layers.ELU(alpha={act.param('alpha')!r})"
-    return f"layers.Activation({act.name!r})"
-
-
-def keras_model(spec: Spec, keras: str, slope_arg: str) -> list[str]:
-    lines = [f"model = {keras}.Sequential([", f"    {keras}.Input(shape=({spec.n_features},)),"]
-    for lay in spec.layers:
-        act = lay.activation
-        if lay.type == "dense":
-            args = [str(lay.units)]
-            plain = act.name not in ("leaky_relu", "elu")
-            if plain and act.name != "linear":
-                args.append(f"activation={act.name!r}")
-            if not lay.use_bias:
-                args.append("use_bias=False")
-            lines.append(f"    layers.Dense({', '.join(args)}),")
-            if not plain:
-                lines.append(f"    {_keras_activation_layer(act, slope_arg)},")
-        elif act.name != "linear":
-            lines.append(f"    {_keras_activation_layer(act, slope_arg)},")
-    lines.append("])")
-    return lines
-
-
-def keras_optimizer(spec: Spec, keras: str) -> str:
-    opt = spec.optimizer
-    name = opt["name"]
-    cls = "Adam" if name == "adam" else "SGD"
-    args = [f"learning_rate={opt['learning_rate']!r}"]
-    args += [f"{k}={v!r}" for k, v in opt.items() if k not in ("name", "learning_rate")
-             and v != OPTIMIZER_DEFAULTS[name][k]]
-    return f"{keras}.optimizers.{cls}({', '.join(args)})"
-
-
-def _epsilon_line(spec: Spec, setter: str) -> list[str]:
-    eps = spec.loss.get("epsilon")
-    return [f"{setter}({eps!r})  # cross-entropy probability clipping"] if eps is not None and eps != KERAS_EPSILON \
-        else []
-
-
-def _seed_line(spec: Spec, call: str) -> list[str]:
+def seed_line(spec: Spec, call: str) -> list[str]:
     """``init: native``: seed the framework's own initialiser the way frameworkbench does."""
     return [f"{call}({spec.training['seed']})  # the framework's own initialiser, seeded"] if spec.init == "native" \
         else []
 
 
-def _keras_shared_weights(spec: Spec, keras_layers: str = "layers") -> list[str]:
-    if spec.init != "shared":
-        return []
-    return [f"{ALIGN_TAG} start from its shared initial weights",
-            f"for layer, weights in zip([lay for lay in model.layers if isinstance(lay, {keras_layers}.Dense)], "
-            "initial_weights):", "    layer.set_weights(weights)", ""]
-
-
-def keras_fit(spec: Spec, keras: str) -> list[str]:
-    t = spec.training
-    metrics = f", metrics={spec.metrics!r}" if spec.metrics else ""
-    val = ", validation_data=(X_val, y_val)" if _has_val(spec) else ""
-    return [f"model.compile(optimizer={keras_optimizer(spec, keras)}, loss={spec.loss['name']!r}{metrics})",
-            f"for order in epoch_orders:  {ALIGN_TAG} its batch order, one fit call per epoch",
-            f"    history = model.fit(X_train[order], y_train[order], batch_size={t['batch_size']}, epochs=1, "
-            f"shuffle=False, verbose=2{val})"]
-
-
-def keras_final(spec: Spec) -> str:
-    val = ", \"val_loss\", history.history[\"val_loss\"][-1]" if _has_val(spec) else ""
-    return f"print(\"{FINAL_PREFIX} loss\", history.history[\"loss\"][-1]{val})"
-
-
-def _keras_model(spec: Spec, keras: str, slope_arg: str, seed_call: str) -> list[str]:
-    return [*_seed_line(spec, seed_call), *keras_model(spec, keras, slope_arg), *_keras_shared_weights(spec)]
-
-
-def gen_tf_keras(spec: Spec) -> list[str]:
-    return ["import os", "", "os.environ[\"TF_USE_LEGACY_KERAS\"] = \"1\"  # tf.keras = Keras 2 (the tf_keras package)",
-            "import tensorflow as tf", "from tensorflow.keras import layers", "",
-            *_epsilon_line(spec, "tf.keras.backend.set_epsilon"),
-            *_keras_model(spec, "tf.keras", "alpha", "tf.keras.utils.set_random_seed"), *keras_fit(spec, "tf.keras")]
-
-
-def _keras3_imports(backend: str, extra: tuple[str, ...] = ()) -> list[str]:
-    return ["import os", "", f"os.environ[\"KERAS_BACKEND\"] = {backend!r}", *extra, "import keras",
-            "from keras import layers", ""]
-
-
-def gen_keras3(backend: str) -> Callable[[Spec], list[str]]:
-    def gen(spec: Spec) -> list[str]:
-        return [*_keras3_imports(backend), *_epsilon_line(spec, "keras.config.set_epsilon"),
-                *_keras_model(spec, "keras", "negative_slope", "keras.utils.set_random_seed"),
-                *keras_fit(spec, "keras")]
-
-    return gen
-
-
-def _loop_epochs(spec: Spec, step_call: str, loss_value: str) -> list[str]:
+def loop_epochs(spec: Spec, step_call: str, loss_value: str) -> list[str]:
     """A plain loop over the batch plan; the epoch's loss is the mean over its rows."""
     bs = spec.training["batch_size"]
     return ["for epoch, order in enumerate(epoch_orders):  # frameworkbench's batch order", "    total = 0.0",
@@ -242,153 +156,42 @@ def _loop_epochs(spec: Spec, step_call: str, loss_value: str) -> list[str]:
             "    print(f\"epoch {epoch + 1}: loss {train_loss:.4f}\")"]
 
 
-def _loop_final(spec: Spec, val_loss: str) -> str:
-    val = f", \"val_loss\", {val_loss}" if _has_val(spec) else ""
+def loop_final(spec: Spec, val_loss: str = "val_loss") -> str:
+    """The ``final:`` line of a hand-written loop (``train_loss`` and ``val_loss`` variables)."""
+    val = f", \"val_loss\", {val_loss}" if has_val(spec) else ""
     return f"print(\"{FINAL_PREFIX} loss\", train_loss{val})"
 
 
-def _keras_val(spec: Spec) -> list[str]:
-    return ["val_loss = float(loss_fn(y_val, model(X_val, training=False)))"] if _has_val(spec) else []
-
-
-def gen_tf_gradienttape(spec: Spec) -> list[str]:
-    return ["import os", "", "os.environ[\"TF_USE_LEGACY_KERAS\"] = \"1\"  # tf.keras = Keras 2 (the tf_keras package)",
-            "import tensorflow as tf", "from tensorflow.keras import layers", "",
-            *_epsilon_line(spec, "tf.keras.backend.set_epsilon"),
-            *_keras_model(spec, "tf.keras", "alpha", "tf.keras.utils.set_random_seed"),
-            f"loss_fn = tf.keras.losses.{KERAS_LOSS_CLASSES[spec.loss['name']]}()",
-            f"optimizer = {keras_optimizer(spec, 'tf.keras')}", "", "",
-            "@tf.function", "def train_step(x, y):", "    with tf.GradientTape() as tape:",
-            "        loss = loss_fn(y, model(x, training=True))",
-            "    grads = tape.gradient(loss, model.trainable_variables)",
-            "    optimizer.apply_gradients(zip(grads, model.trainable_variables))", "    return loss", "", "",
-            *_loop_epochs(spec, "train_step(X_train[idx], y_train[idx])", "float(loss)"), *_keras_val(spec)]
-
-
-def gen_keras_stateless(spec: Spec) -> list[str]:
-    return [*_keras3_imports("jax", ("import jax",)), *_epsilon_line(spec, "keras.config.set_epsilon"),
-            *_keras_model(spec, "keras", "negative_slope", "keras.utils.set_random_seed"),
-            f"loss_fn = keras.losses.{KERAS_LOSS_CLASSES[spec.loss['name']]}()",
-            f"optimizer = {keras_optimizer(spec, 'keras')}",
-            "optimizer.build(model.trainable_variables)", "", "",
-            "def compute_loss(trainable, non_trainable, x, y):",
-            "    y_pred, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)",
-            "    return loss_fn(y, y_pred), non_trainable", "", "",
-            "grad_fn = jax.value_and_grad(compute_loss, has_aux=True)", "", "",
-            "@jax.jit", "def train_step(state, x, y):", "    trainable, non_trainable, opt_vars = state",
-            "    (loss, non_trainable), grads = grad_fn(trainable, non_trainable, x, y)",
-            "    trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)",
-            "    return loss, (trainable, non_trainable, opt_vars)", "", "",
-            "state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],",
-            "         [v.value for v in optimizer.variables])",
-            *_loop_epochs(spec, "train_step(state, X_train[idx], y_train[idx])", "float(loss)"),
-            "for variable, value in zip(model.trainable_variables, state[0]):", "    variable.assign(value)",
-            *_keras_val(spec)]
-
-
-# ----------------------------------------------------------------------------- torch
-_TORCH_ACT = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "softmax": "nn.Softmax(dim=1)"}
-
-
-def _torch_act(act) -> str | None:
-    if act.name == "linear":
-        return None
-    if act.name == "leaky_relu":
-        return f"nn.LeakyReLU(negative_slope={act.param('negative_slope')!r})"
-    if act.name == "elu":
-        return f"nn.ELU(alpha={act.param('alpha')!r})"
-    return _TORCH_ACT[act.name]
-
-
-def gen_torch(spec: Spec) -> list[str]:
-    t, loss = spec.training, spec.loss["name"]
-    # Idiomatic torch folds a final softmax into nn.CrossEntropyLoss (which takes logits).
-    fold_softmax = loss in ("sparse_categorical_crossentropy", "categorical_crossentropy")
-    mods, fan_in = [], spec.n_features
-    layers = spec.layers
-    for i, lay in enumerate(layers):
-        if lay.type == "dense":
-            bias = "" if lay.use_bias else ", bias=False"
-            mods.append(f"nn.Linear({fan_in}, {lay.units}{bias})")
-            fan_in = lay.units
-        act = _torch_act(lay.activation)
-        if act and not (fold_softmax and i == len(layers) - 1 and lay.activation.name == "softmax"):
-            mods.append(act)
-    criterion = {"binary_crossentropy": "nn.BCELoss()", "mse": "nn.MSELoss()"}.get(loss, "nn.CrossEntropyLoss()")
-    opt = spec.optimizer
-    adam = opt["name"] == "adam"
-    if adam:
-        args = [f"lr={opt['learning_rate']!r}"]
-        if (opt["beta_1"], opt["beta_2"]) != (0.9, 0.999):
-            args.append(f"betas=({opt['beta_1']!r}, {opt['beta_2']!r})")
-        if opt["epsilon"] != TORCH_ADAM_EPS:
-            args.append(f"eps={opt['epsilon']!r}")
-        optimizer = f"torch.optim.Adam(model.parameters(), {', '.join(args)})"
-    else:
-        mom = f", momentum={opt['momentum']!r}" if opt["momentum"] else ""
-        optimizer = f"torch.optim.SGD(model.parameters(), lr={opt['learning_rate']!r}{mom})"
-    lines = ["import torch", "from torch import nn", "", *_seed_line(spec, "torch.manual_seed"),
-             "model = nn.Sequential("]
-    lines += [f"    {m}," for m in mods]
-    lines += [")"]
-    if spec.init == "shared":
-        biases = {lay.use_bias for lay in spec.dense_layers}
-        lines += [f"{ALIGN_TAG} start from its shared initial weights (kernels are (in, out): transpose)",
-                  "with torch.no_grad():",
-                  "    for linear, weights in zip([m for m in model if isinstance(m, nn.Linear)], initial_weights):",
-                  "        linear.weight.copy_(torch.from_numpy(weights[0].T))"]
-        if biases == {True}:
-            lines += ["        linear.bias.copy_(torch.from_numpy(weights[1]))"]
-        elif True in biases:
-            lines += ["        if linear.bias is not None:",
-                      "            linear.bias.copy_(torch.from_numpy(weights[1]))"]
-        lines += [""]
-    if fold_softmax:
-        lines += ["criterion = nn.CrossEntropyLoss()  # takes logits: the output softmax is folded into the loss"]
-    else:
-        lines += [f"criterion = {criterion}"]
-    lines += [f"optimizer = {optimizer}"]
-    eps_hat = []
-    if adam:  # frameworkbench's aligned Adam is Keras' (epsilon added to sqrt(v), not to its bias-corrected value)
-        lines += [f"step = 0  {ALIGN_TAG} Adam's epsilon in Keras' form (epsilon-hat), set every step"]
-        eps_hat = [f"        step += 1  {ALIGN_TAG} epsilon-hat",
-                   f"        optimizer.param_groups[0][\"eps\"] = {opt['epsilon']!r} / "
-                   f"(1 - {opt['beta_2']!r} ** step) ** 0.5  {ALIGN_TAG} epsilon-hat"]
-    lines += ["", "X_t, y_t = torch.from_numpy(X_train), torch.from_numpy(y_train)",
-              "for epoch, order in enumerate(epoch_orders):  # frameworkbench's batch order", "    total = 0.0",
-              f"    for idx in torch.from_numpy(order).split({t['batch_size']}):",
-              "        optimizer.zero_grad()", "        loss = criterion(model(X_t[idx]), y_t[idx])",
-              "        loss.backward()", *eps_hat, "        optimizer.step()",
-              "        total += loss.item() * len(idx)",
-              "    train_loss = total / len(X_t)", "    print(f\"epoch {epoch + 1}: loss {train_loss:.4f}\")"]
-    if _has_val(spec):
-        lines += ["model.eval()", "with torch.no_grad():",
-                  "    val_loss = criterion(model(torch.from_numpy(X_val)), torch.from_numpy(y_val)).item()"]
-    return lines
-
-
 # ----------------------------------------------------------------------------- registry
-GENERATORS: dict[str, Callable[[Spec], list[str]]] = {
-    "tf.keras": gen_tf_keras,
-    "keras:tensorflow": gen_keras3("tensorflow"),
-    "keras:jax": gen_keras3("jax"),
-    "keras:torch": gen_keras3("torch"),
-    "torch": gen_torch,
-    "tf:gradienttape": gen_tf_gradienttape,
-    "keras:jax:stateless": gen_keras_stateless,
-}
-FIT_TARGETS = ("tf.keras", "keras:tensorflow", "keras:jax", "keras:torch")  # final losses from fit's history
-PARAM_LINE = {"torch": "print(\"params:\", sum(p.numel() for p in model.parameters()))"}
+def generators() -> dict[str, Callable[[Spec, object], Code]]:
+    """Target name -> its generator, as the targets declare them (``Target.codegen``, "module:function";
+    the modules are plain text builders that import no framework)."""
+    from .targets import TARGETS
+
+    out = {}
+    for name, t in TARGETS.items():
+        if t.codegen:
+            module, _, fn = t.codegen.partition(":")
+            out[name] = getattr(importlib.import_module(module), fn)
+    return out
+
+
+def __getattr__(name: str):
+    if name == "GENERATORS":  # computed on use: the adapter packages' generators import this module
+        return generators()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def generate(spec: Spec, target: str) -> str:
     """The runnable script for ``spec`` in ``target``'s framework."""
-    if target not in GENERATORS:
-        raise SpecError([unknown("--target", "codegen target", target, GENERATORS)])
-    final = keras_final(spec) if target in FIT_TARGETS else _loop_final(spec, "val_loss")
+    from .targets import TARGETS
+
+    gens = generators()
+    if target not in gens:
+        raise SpecError([unknown("--target", "codegen target", target, gens)])
+    code = gens[target](spec, TARGETS[target])
     lines = [f"# {spec.name}: generated by `frameworkbench codegen` for target {target}", *data_block(spec), "", "",
-             f"{MODEL_MARK} ({target})", *GENERATORS[target](spec), "", CHECK_MARK, final,
-             PARAM_LINE.get(target, "print(\"params:\", model.count_params())")]
+             f"{MODEL_MARK} ({target})", *code.body, "", CHECK_MARK, *code.check]
     return "\n".join(lines) + "\n"
 
 

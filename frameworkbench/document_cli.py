@@ -39,7 +39,7 @@ def add_report_options(rep) -> None:
 
 
 def cmd_study(args) -> int:
-    from . import study as st
+    from .analysis import study as st
     from .spec import SpecError, problem
 
     for flag, value in (("--seeds", args.seeds), ("--jobs", args.jobs)):
@@ -105,6 +105,6 @@ def write_document(records: list[dict], args) -> list[Path]:
 
 
 def is_study_record(rec: dict) -> bool:
-    from .study import is_study_spec
+    from .analysis.study import is_study_spec
 
     return is_study_spec(rec["spec_name"])

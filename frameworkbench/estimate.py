@@ -15,7 +15,9 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
-from .spec import Spec, SpecError, problem
+from . import layers as layer_types
+from .layers.base import size
+from .spec import Problem, Spec, SpecError
 
 FLOAT32 = 4
 FLOAT64 = 8
@@ -70,15 +72,11 @@ def _rows(spec: Spec) -> int | None:
 
 def estimate(spec: Spec) -> MemoryEstimate:
     """Estimate the memory a run of ``spec`` needs (all sizes are known after validation)."""
-    width_in = spec.n_features
-    params, widths = 0, [width_in]
-    fan_in = width_in
-    for layer in spec.layers:
-        if layer.type == "dense":
-            units = int(layer.units)
-            params += fan_in * units + (units if layer.use_bias else 0)
-            fan_in = units
-        widths.append(fan_in)
+    params, widths = 0, [size(spec.input_shape)]  # widths: values per sample each layer keeps
+    for layer, shape in zip(spec.layers, spec.shapes):
+        mod = layer_types.get(layer.type)
+        params += mod.param_count(layer, shape)
+        widths.append(mod.saved_elements(layer, shape))
     opt = spec.optimizer
     slots = OPTIMIZER_SLOTS.get(opt["name"], 2)
     if opt["name"] == "sgd" and not opt.get("momentum"):
@@ -88,8 +86,9 @@ def estimate(spec: Spec) -> MemoryEstimate:
     activations = batch * sum(widths) * FLOAT32 * ACTIVATION_COPIES
     rows = _rows(spec) or batch
     eval_bytes = rows * max(widths) * FLOAT32 * 2
-    data_bytes = rows * (spec.n_features + spec.output_units) * FLOAT32
-    core = rows * spec.n_features * FLOAT64 * CORE_DATA_COPIES + params * FLOAT64
+    n_in, n_out = size(spec.input_shape), size(spec.shapes[-1])
+    data_bytes = rows * (n_in + n_out) * FLOAT32
+    core = rows * n_in * FLOAT64 * CORE_DATA_COPIES + params * FLOAT64
     return MemoryEstimate(params, state, activations, eval_bytes, data_bytes, core)
 
 
@@ -130,7 +129,7 @@ def check_memory(spec: Spec, available: int | None = None, source: str | None = 
     avail = available_memory() if available is None else available
     if avail is not None and est.total_bytes > avail:
         where = "data" if est.core_bytes >= est.worker_bytes or est.data_bytes > est.state_bytes else "layers"
-        raise SpecError([problem(where, f"model too large for this machine: {est.describe()}, but only "
+        raise SpecError([Problem(where, f"model too large for this machine: {est.describe()}, but only "
                                            f"{human(avail)} of memory is available; use fewer or narrower layers, "
                                            f"a smaller batch_size or fewer samples")], source=source)
     return est

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import platform
 import resource
-import statistics
 import sys
 import time
+
+from . import stats
 
 
 class StepTimer:
@@ -29,10 +30,7 @@ def summary(values: list[float]) -> dict:
     """Median, IQR and p95 of a list of durations (empty dict if there are none)."""
     if not values:
         return {}
-    v = sorted(values)
-    q = statistics.quantiles(v, n=4, method="inclusive") if len(v) > 1 else [v[0]] * 3
-    p95 = v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
-    return {"median": statistics.median(v), "iqr": q[2] - q[0], "p95": p95, "n": len(v)}
+    return {"median": stats.median(values), "iqr": stats.iqr(values), "p95": stats.p95(values), "n": len(values)}
 
 
 def peak_rss_mb() -> float:

@@ -5,26 +5,29 @@ predictions, so every target is scored by the same code.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+from typing import Any, Sequence
 
 import numpy as np
 
-from . import activations
+from . import layers as layer_types
 from .spec import Spec
-from .weights import DenseWeights, flatten
+from .weights import flatten
 
 
-def forward(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """Model output for ``x`` with the given canonical (Keras-layout) weights."""
-    h = np.asarray(x, dtype=dtype)
+def _with_weights(spec: Spec, weights: Sequence[Any]):
+    """(layer module, layer, its weights or None) for every layer, weights taken in order."""
     it = iter(weights)
-    for layer in spec.layers:
-        if layer.type == "dense":
-            w = next(it)
-            h = h @ w.kernel.astype(dtype)
-            if w.bias is not None:
-                h = h + w.bias.astype(dtype)
-        h = activations.forward(layer.activation, h)
+    for layer, shape in zip(spec.layers, spec.shapes):
+        mod = layer_types.get(layer.type)
+        yield mod, layer, (next(it) if mod.param_count(layer, shape) else None)
+
+
+def forward(spec: Spec, weights: Sequence[Any], x: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Model output for ``x`` with the given canonical (Keras-layout) weights, computed in ``dtype``."""
+    h = np.asarray(x, dtype=dtype)
+    for mod, layer, w in _with_weights(spec, weights):
+        h, _ = mod.forward(layer, w, h)
     return h
 
 
@@ -75,18 +78,13 @@ def evaluate(spec: Spec, y_true: np.ndarray, y_pred: np.ndarray, prefix: str = "
 
 
 # --------------------------------------------------------------------------- backprop and training
-def _forward_trace(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray):
-    """Forward pass in float64 keeping, per layer, its input and its pre-activation value."""
+def _forward_trace(spec: Spec, weights: Sequence[Any], x: np.ndarray):
+    """Forward pass in float64 keeping, per layer, what its backward pass needs."""
     h = np.asarray(x, dtype=np.float64)
     trace = []
-    it = iter(weights)
-    for layer in spec.layers:
-        w = next(it) if layer.type == "dense" else None
-        h_in = h
-        z = h_in @ w.kernel.astype(np.float64) + (0 if w.bias is None else w.bias.astype(np.float64)) \
-            if w is not None else h_in
-        h = activations.forward(layer.activation, z)
-        trace.append((layer, w, h_in, z))
+    for mod, layer, w in _with_weights(spec, weights):
+        h, cache = mod.forward(layer, w, h)
+        trace.append((mod, layer, w, cache))
     return h, trace
 
 
@@ -106,17 +104,15 @@ def loss_grad(spec: Spec, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return -(t / pc) * inside / n
 
 
-def gradients(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, y: np.ndarray
-              ) -> tuple[float, list[DenseWeights]]:
-    """Loss and its gradient for every dense kernel and bias (backprop in float64)."""
+def gradients(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray) -> tuple[float, list[Any]]:
+    """Loss and its gradient for every layer's weights, in the weights' layout (backprop in float64)."""
     out, trace = _forward_trace(spec, weights, x)
     g = loss_grad(spec, y, out)
-    grads: list[DenseWeights] = []
-    for layer, w, h_in, z in reversed(trace):
-        g = activations.vjp(layer.activation, z, g)
+    grads: list[Any] = []
+    for mod, layer, w, cache in reversed(trace):
+        g, gw = mod.backward(layer, w, cache, g)
         if w is not None:
-            grads.append(DenseWeights(h_in.T @ g, g.sum(axis=0) if w.bias is not None else None))
-            g = g @ w.kernel.astype(np.float64).T
+            grads.append(gw)
     return loss(spec, y, out), grads[::-1]
 
 
@@ -149,11 +145,11 @@ class Optimizer:
                 p += v
 
 
-def train(spec: Spec, weights: Sequence[DenseWeights], x: np.ndarray, y: np.ndarray, plan: np.ndarray
-          ) -> dict:
+def train(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray, plan: np.ndarray) -> dict:
     """Train in float64 on the batch plan; per-step losses, per-epoch mean losses, final weights."""
-    ws = [DenseWeights(w.kernel.astype(np.float64).copy(),
-                       None if w.bias is None else w.bias.astype(np.float64).copy()) for w in weights]
+    ws = [dataclasses.replace(w, **{f.name: getattr(w, f.name).astype(np.float64)  # astype copies
+                                    for f in dataclasses.fields(w) if getattr(w, f.name) is not None})
+          for w in weights]
     params = flatten(ws)
     opt = Optimizer(spec, params)
     bs = spec.training["batch_size"]

@@ -12,7 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
-SCHEMA_VERSION = 1
+from .execution.records import SCHEMA_VERSION, RunRecord
+
 DEFAULT_DB = "frameworkbench.db"
 ENV_DB = "FRAMEWORKBENCH_DB"
 
@@ -36,6 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_spec ON runs (spec_name, spec_hash, target);
 CREATE INDEX IF NOT EXISTS runs_key ON runs (run_key, status);
 """
+_COLUMNS = ("run_id", "batch_id", "created_at", "spec_name", "spec_hash", "dataset_hash", "target", "status", "seed",
+            "device", "threads", "run_key")  # the columns before ``record``, in table order
 
 
 def default_path() -> Path:
@@ -106,14 +109,13 @@ class Store:
         return _Tx()
 
     def save(self, record: dict) -> None:
-        """Insert (or replace) one run record in a single transaction."""
+        """Insert (or replace) one run record (checked as a :class:`RunRecord`) in a single transaction."""
+        rec = RunRecord.from_dict(record)
+        row = [rec.get(c) for c in _COLUMNS]
+        row[_COLUMNS.index("seed")] = int(rec.seed)
         with self._tx():
-            self.conn.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (record["run_id"], record["batch_id"], record["created_at"], record["spec_name"],
-                 record["spec_hash"], record.get("dataset_hash"), record["target"], record["status"],
-                 int(record["seed"]), record.get("device"), record.get("threads"), record["run_key"],
-                 json.dumps(record, sort_keys=True)))
+            self.conn.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * (len(_COLUMNS) + 1))})",
+                              (*row, json.dumps(rec.to_dict(), sort_keys=True)))
 
     def records(self, *, spec_name: str | None = None, target: str | None = None, status: str | None = None,
                 batch_id: str | None = None, run_ids: Iterable[str] | None = None) -> list[dict]:
@@ -131,15 +133,6 @@ class Store:
         sql += " ORDER BY created_at, run_id"
         return [json.loads(r[0]) for r in self.conn.execute(sql, args)]
 
-    def completed_keys(self, keys: Iterable[str]) -> set[str]:
-        """Run keys among ``keys`` that already have an ``ok`` record."""
-        keys = list(keys)
-        if not keys:
-            return set()
-        rows = self.conn.execute(f"SELECT run_key FROM runs WHERE status = 'ok' AND run_key IN "
-                                 f"({','.join('?' * len(keys))})", keys)
-        return {r[0] for r in rows}
-
     def completed_records(self, keys: Iterable[str]) -> dict[str, dict]:
         """The newest ``ok`` record for each run key among ``keys`` that has one (for resuming)."""
         keys = list(dict.fromkeys(keys))
@@ -151,9 +144,6 @@ class Store:
             for key, blob in rows:
                 out[key] = json.loads(blob)  # later rows win: the newest record
         return out
-
-    def integrity_ok(self) -> bool:
-        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     def close(self) -> None:
         self.conn.close()

@@ -1,14 +1,18 @@
 """The target registry: one place that maps a target name to its adapter.
 
-Adapters are named as ``"module:Class"`` strings and imported only inside the
-worker process, so the core never imports a framework. Availability is
-checked with ``importlib.util.find_spec`` (no import).
+Targets are declared by the adapter packages themselves: every package under
+``frameworkbench.adapters`` whose light ``__init__`` (no framework import) defines
+``TARGETS = (Target(...), ...)`` is discovered with pkgutil when the registry is first
+read. Adapters and code generators are named as ``"module:attribute"`` strings;
+adapters are imported only inside the worker process, so the core never imports a
+framework. Availability is checked with ``importlib.util.find_spec`` (no import).
 """
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
 import importlib.util
+import pkgutil
 from dataclasses import dataclass, field
 
 from .spec import SpecError, unknown
@@ -27,6 +31,9 @@ class Target:
     backend: str | None = None
     api: str = "fit"  # API level the training uses: "fit" (high-level) or "loop" (a custom training loop)
     extras: tuple[str, ...] = ()  # pyproject optional-dependency groups that install it
+    default: bool = False  # run without --targets (one target per framework and Keras backend)
+    order: int = 1000  # position in the registry: the CLI's, studies' and report's target order
+    codegen: str = ""  # "module:function" of its code generator (frameworkbench.codegen's contract)
 
     def install_hint(self) -> str:
         """The pip command that installs this target's packages."""
@@ -61,55 +68,62 @@ def package_version(dist: str) -> str | None:
         return None
 
 
-_A = "frameworkbench.adapters"
-TARGETS: dict[str, Target] = {
-    t.name: t
-    for t in (
-        Target("tf.keras", f"{_A}.tf_keras:TfKerasAdapter", ("tensorflow", "tf_keras"), ("tensorflow", "tf-keras"),
-               {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow", extras=("tensorflow",)),
-        Target("keras:tensorflow", f"{_A}.keras3:Keras3Adapter", ("keras", "tensorflow"), ("keras", "tensorflow"),
-               {"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "0"}, family="keras", backend="tensorflow",
-               extras=("keras", "tensorflow")),
-        Target("keras:jax", f"{_A}.keras3:Keras3Adapter", ("keras", "jax"), ("keras", "jax", "jaxlib"),
-               {"KERAS_BACKEND": "jax"}, family="keras", backend="jax", extras=("keras", "jax")),
-        Target("keras:torch", f"{_A}.keras3:Keras3Adapter", ("keras", "torch"), ("keras", "torch"),
-               {"KERAS_BACKEND": "torch"}, family="keras", backend="torch", extras=("keras", "torch")),
-        Target("torch", f"{_A}.torch:TorchAdapter", ("torch",), ("torch",), {}, family="torch", backend="torch",
-               api="loop", extras=("torch",)),
-        Target("flax", f"{_A}.flax:FlaxAdapter", ("flax", "optax", "jax"), ("flax", "optax", "jax", "jaxlib"), {},
-               family="flax", backend="jax", api="loop", extras=("flax",)),
-        # Low-level variants: the same framework's model trained by a hand-written loop.
-        Target("tf:gradienttape", f"{_A}.tf_tape:TfGradientTapeAdapter", ("tensorflow", "tf_keras"),
-               ("tensorflow", "tf-keras"), {"TF_USE_LEGACY_KERAS": "1"}, family="tf.keras", backend="tensorflow",
-               api="loop", extras=("tensorflow",)),
-        Target("keras:jax:stateless", f"{_A}.keras_stateless:KerasStatelessAdapter", ("keras", "jax"),
-               ("keras", "jax", "jaxlib"), {"KERAS_BACKEND": "jax"}, family="keras", backend="jax", api="loop",
-               extras=("keras", "jax")),
-    )
-}
-# What `run` uses without --targets: one target per framework and Keras backend (`all` adds the variants).
-DEFAULT_TARGETS = ("tf.keras", "keras:tensorflow", "keras:jax", "keras:torch", "torch")
+ADAPTERS = "frameworkbench.adapters"
+
+
+def discover() -> dict[str, Target]:
+    """Every target declared by an adapter package (``<package>.TARGETS``), by ``order`` then name.
+
+    Packages whose name starts with ``_`` hold shared code and declare none."""
+    root = importlib.import_module(ADAPTERS)
+    found: list[Target] = []
+    for info in pkgutil.iter_modules(root.__path__):
+        if info.ispkg and not info.name.startswith("_"):
+            found += getattr(importlib.import_module(f"{ADAPTERS}.{info.name}"), "TARGETS", ())
+    names = [t.name for t in found]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"target declared twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    return {t.name: t for t in sorted(found, key=lambda t: (t.order, t.name))}
+
+
+def registry() -> dict[str, Target]:
+    """:data:`TARGETS`, discovered once."""
+    if "TARGETS" not in globals():
+        targets = discover()
+        globals().update(TARGETS=targets, DEFAULT_TARGETS=tuple(n for n, t in targets.items() if t.default))
+    return globals()["TARGETS"]
+
+
+def __getattr__(name: str):
+    """``TARGETS`` and ``DEFAULT_TARGETS`` (the ``default=True`` targets) are discovered on first use:
+    the adapter packages import :class:`Target` from this module, so they cannot be read while it loads."""
+    if name in ("TARGETS", "DEFAULT_TARGETS"):
+        registry()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_target(name: str, *, option: str = "--targets") -> Target:
     """Look a target up by name; a miss lists the known names (messages name ``option``)."""
+    targets = registry()
     try:
-        return TARGETS[name]
+        return targets[name]
     except (KeyError, TypeError):
-        raise SpecError([unknown(option, "target", name, TARGETS)]) from None
+        raise SpecError([unknown(option, "target", name, targets)]) from None
 
 
 def parse_targets(text: str | None, *, option: str = "--targets") -> list[Target]:
     """Targets from a comma-separated list (``None``: DEFAULT_TARGETS; ``all``: every registered target).
 
     Messages name ``option`` (the API passes ``"targets"``)."""
+    targets = registry()
     if not text:
-        return [TARGETS[n] for n in DEFAULT_TARGETS]
+        return [targets[n] for n in globals()["DEFAULT_TARGETS"]]
     if text == "all":
-        return list(TARGETS.values())
+        return list(targets.values())
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
-        raise SpecError([unknown(option, "target", text, TARGETS)])
+        raise SpecError([unknown(option, "target", text, targets)])
     problems, out = [], []
     for n in names:
         try:

@@ -33,7 +33,7 @@ def _resamples(text: str) -> int:
 
 
 def add_parsers(sub, db_arg) -> None:
-    from .diff import FAIL_IF_GRAMMAR
+    from .analysis.diff import FAIL_IF_GRAMMAR
 
     d = sub.add_parser("diff", help="compare two sets of stored runs (ratio, bootstrap CI, p-value, verdict)",
                        description="Compare CANDIDATE with BASELINE, paired by spec name, target and policy: per "
@@ -63,7 +63,7 @@ def add_parsers(sub, db_arg) -> None:
 
 
 def cmd_diff(args) -> int:
-    from . import diff
+    from .analysis import diff
 
     rules = [diff.parse_fail_if(t) for t in args.fail_if]  # grammar errors before any database is opened
     base_label, base = diff.load_set(args.baseline, "BASELINE")
@@ -81,7 +81,7 @@ def cmd_diff(args) -> int:
 def cmd_mlflow(args) -> int:
     from pathlib import Path
 
-    from .mlflow_export import _mlflow, default_uri, export
+    from .integrations.mlflow import _mlflow, default_uri, export
     from .spec import SpecError, problem
     from .store import Store, default_path
 

@@ -7,6 +7,7 @@ launches forbidden (bad input is refused before any worker starts) and, for spec
 """
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from conftest import cli
 from frameworkbench import cli as cli_module
 from frameworkbench import runner
-from frameworkbench.spec import SpecError
+from frameworkbench.spec import FIELDS, OPTIMIZERS, SpecError, fmt, invalid_values, validate
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 CASES = json.loads((CORPUS / "cases.json").read_text())
@@ -122,3 +123,68 @@ DATA_CASES = [c for c in SPEC_CASES if c["name"].startswith("data_")]
 def test_data_errors_name_the_spec_file(case, in_corpus, capsys):
     code, err = call(["validate", case["spec"]], capsys)  # validate checks the data by default
     assert code == 2 and err.startswith(f"error: {case['spec']}"), err
+
+
+# --------------------------------------------------------------------------- derived from the field table
+DATA_BY_SOURCE = {"synthetic": {"source": "synthetic", "n_samples": 200, "n_features": 6},
+                  "sklearn": {"source": "sklearn", "name": "breast_cancer"},
+                  "file": {"source": "file", "path": "data.csv", "target": "label"}}
+
+
+def _base_for(field) -> tuple[dict, list]:
+    """A valid spec where ``field`` applies, and the keys that lead to the field in it."""
+    from frameworkbench.layers import LAYERS
+
+    raw = {"task": "binary", "input_shape": [6], "loss": {"name": "binary_crossentropy"},
+           "optimizer": {"name": "adam"}, "training": {}, "data": dict(DATA_BY_SOURCE["synthetic"]),
+           "layers": [{"type": "dense", "units": 6, "activation": {"name": "relu"}},
+                      {"type": "dense", "units": 1, "activation": {"name": "sigmoid"}}]}
+    when = dict(part.split(": ") for part in field.when.split(", ")) if field.when else {}
+    if "source" in when:
+        raw["data"] = dict(DATA_BY_SOURCE[when["source"]])
+    if when.get("task") == "multiclass":
+        raw.update(task="multiclass", loss={"name": "sparse_categorical_crossentropy"})
+        raw["layers"][1] = {"type": "dense", "units": 3, "activation": {"name": "softmax"}}
+    if when.get("name") in OPTIMIZERS:
+        raw["optimizer"]["name"] = when["name"]
+    keys: list = field.path.split(".")
+    if keys[0] == "layers[]":
+        keys[0:1] = ["layers", 0]
+        if "type" in when:  # a layer type's own field: that type's example layer, after a first dense layer
+            keys[1] = 1
+            raw["layers"].insert(1, copy.deepcopy(LAYERS[when["type"].split(", ")[0]].EXAMPLES[0][1]))
+        if "name" in when:  # an activation's parameter
+            raw["layers"][0]["activation"] = {"name": when["name"]}
+    return raw, keys
+
+
+def _put(raw: dict, keys: list, value) -> str:
+    """Set the value at ``keys``; the field's path as messages write it (``layers[1].units``)."""
+    *parents, last = keys
+    node = raw
+    for k in parents:
+        node = node[k]
+    node[last] = value
+    return ".".join(f"[{k}]" if isinstance(k, int) else k for k in keys).replace(".[", "[")
+
+
+DERIVED = [(f, v) for f in FIELDS.values() for v in invalid_values(f)]
+
+
+@pytest.mark.parametrize("field,value", DERIVED, ids=[f"{f.path}={v!r}" for f, v in DERIVED])
+def test_invalid_values_from_the_field_table_are_refused(field, value):
+    """Each value the table says is invalid is refused, and the message names the field and shows the value."""
+    raw, keys = _base_for(field)
+    validate(copy.deepcopy(raw))  # the control: valid before the value is put in
+    where = _put(raw, keys, value)
+    with pytest.raises(SpecError) as exc:
+        validate(raw)
+    named = [str(p) for p in exc.value.problems if p.path.startswith(where)]
+    assert named, f"{where} not named in: {exc.value}"
+    if not isinstance(value, list):
+        assert any(fmt(value) in msg for msg in named), named
+
+
+def test_every_constrained_field_yields_invalid_values():
+    assert all(invalid_values(f) for f in FIELDS.values())
+    assert len(DERIVED) >= 100

@@ -33,7 +33,7 @@ def test_common_helpers():
     assert w.spread("x", [1.0, 1.0, 1.0]) == "" and w.spread("y", [1.0, 2.0, 3.0]) == "!"
     assert len(w.lines) == 1 and "y" in w.lines[0]
     text = C.table(["a", "b"], [["x", "1"], ["yy", "22"]])
-    assert text.splitlines()[1] == "|:---|---:|" and text.splitlines()[3] == "| yy | 22 |"
+    assert text.splitlines()[1] == "|:----|----:|" and text.splitlines()[3] == "| yy  |  22 |"  # first left, rest right
 
 
 def test_overhead_tables():
@@ -87,7 +87,7 @@ def test_scaling_fit_and_tables():
     assert len(scaling.configs(batches, widths, 256, 256)) == 4
 
 
-def test_wallclock_breakdown_adds_up():
+def test_wallclock_breakdown_phases():
     from benchmarks import _common as C
     from benchmarks import wallclock
 
@@ -96,8 +96,12 @@ def test_wallclock_breakdown_adds_up():
     recs = [{"status": "ok", "worker_wall_s": 8.5, "timings": {"import_s": 2.0, "build_s": 0.5, "epoch_s": [1.0, 0.5]},
              "inference": {"warmup": 1, "repeats": 9, "batch_1": {"median_s": 0.01}, "batch_large": {"median_s": 0.02}}}]
     d = wallclock.breakdown(20.0, ph, recs)
-    parts = d["workers"] + d["data_preparation"] + d["reporting"] + d["orchestration_rest"]
-    assert parts == pytest.approx(d["wall"])
+    # each phase from its own inputs (the rows then add up to the wall time by construction)
+    assert (d["workers"], d["data_preparation"], d["reporting"]) == pytest.approx((8.5, 0.1, 0.1))
+    assert d["orchestration_rest"] == pytest.approx(20.0 - 8.5 - 0.1 - 0.1)
+    assert (d["imports"], d["build"], d["train_first"], d["train_later"]) == pytest.approx((2.0, 0.5, 1.0, 0.5))
+    assert d["worker_rest"] == pytest.approx(8.5 - 2.0 - 0.5 - 1.0 - 0.5 - 0.3)
+    assert d["cli_start"] == pytest.approx(0.5 + 0.2)
     assert d["inference"] == pytest.approx(0.3) and d["worker_exit"] == pytest.approx(0.5)
     assert d["orchestration"] == pytest.approx(11.5)
     text = wallclock.wall_table([d], C.Warnings())

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, cli
 from frameworkbench import cli as cli_module
-from frameworkbench import runner
+from frameworkbench.execution import runner
 from frameworkbench.spec import SpecError
 
 README = ROOT / "README.md"
@@ -130,7 +130,7 @@ def test_argparse_choices_suggest_a_name(capsys):
 
 
 def test_api_errors_can_name_api_arguments():
-    from frameworkbench.runner import RunOptions
+    from frameworkbench.execution.runner import RunOptions
     from frameworkbench.targets import parse_targets
 
     with pytest.raises(SpecError) as e:
@@ -176,7 +176,7 @@ def test_install_hints_name_existing_extras():
 
 
 def test_a_missing_target_is_skipped_with_its_install_hint(monkeypatch, tmp_path, spec_dict):
-    from frameworkbench.runner import RunOptions, run
+    from frameworkbench.execution.runner import RunOptions, run
     from frameworkbench.spec import validate
     from frameworkbench.targets import TARGETS
 

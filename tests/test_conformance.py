@@ -1,12 +1,21 @@
-"""Conformance suite: every registered target must pass the same checks on the same spec.
+"""Conformance suite: every registered target must pass the same checks on the same spec, and on a
+spec per layer type of the layer registry (``frameworkbench.layers.LAYERS``).
 
-Each target runs once in a worker in ``probe`` mode (build with the shared weights,
-forward pass, one epoch of training, and a repeat of that epoch from the same start).
+Each (target, spec) runs once in a worker in ``probe`` mode (build with the shared weights,
+forward pass, one epoch of training, and a repeat of that epoch from the same start). A new
+target or layer type is picked up by the parametrisation; a layer type without an entry in
+:data:`LAYER_EXAMPLES` fails :func:`test_every_layer_type_has_an_example`.
 """
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from frameworkbench import data, reference, weights
+from frameworkbench.layers import LAYERS
 from frameworkbench.runner import RunOptions, run
 from frameworkbench.spec import validate
 from frameworkbench.targets import TARGETS
@@ -31,18 +40,49 @@ SPEC = validate({
     "training": {"epochs": 1, "batch_size": 24, "seed": 11},
     "data": {"source": "synthetic", "n_samples": 300, "n_features": 7, "n_classes": 3},
 })
-_cache: dict[str, dict] = {}
+# Layers of each type the per-type spec puts between the input and a dense softmax output.
+LAYER_EXAMPLES = {
+    "dense": [{"type": "dense", "units": 9, "activation": {"name": "leaky_relu", "negative_slope": 0.1}},
+              {"type": "dense", "units": 6, "activation": "tanh", "use_bias": False}],
+    "activation": [{"type": "dense", "units": 9}, {"type": "activation", "activation": {"name": "elu", "alpha": 0.5}},
+                   {"type": "activation", "activation": "sigmoid"}],
+}
+_cache: dict[tuple[str, str], dict] = {}
 
 
-def probe(name: str) -> dict:
+def layer_spec(layer_type: str):
+    raw = dict(SPEC.raw)
+    return validate({**raw, "name": f"conformance-{layer_type}",
+                     "layers": [*LAYER_EXAMPLES[layer_type], {"type": "dense", "units": 3, "activation": "softmax"}]})
+
+
+def probe(name: str, layer_type: str = "") -> dict:
     target = TARGETS[name]
     if not target.is_installed():
         pytest.skip(f"requires: {', '.join(target.missing_modules())} installed")
-    if name not in _cache:
-        (_cache[name],) = run(SPEC, [target], RunOptions(mode="probe", store=False, timeout=300))
-    rec = _cache[name]
+    if (name, layer_type) not in _cache:
+        spec = layer_spec(layer_type) if layer_type else SPEC
+        (_cache[name, layer_type],) = run(spec, [target], RunOptions(mode="probe", store=False, timeout=300))
+    rec = _cache[name, layer_type]
     assert rec["status"] == "ok", rec.get("error") + "\n" + str(rec.get("stderr_tail"))
     return rec
+
+
+def test_every_layer_type_has_an_example():
+    assert set(LAYER_EXAMPLES) == set(LAYERS)
+    assert {lay.type for lay in SPEC.layers} == set(LAYERS)
+
+
+@pytest.mark.parametrize("layer_type", sorted(LAYERS))
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_layer_type_builds_and_matches_reference(name, layer_type):
+    spec = layer_spec(layer_type)
+    rec = probe(name, layer_type)
+    assert rec["param_count"] == weights.param_count(spec)
+    expected = reference.forward(spec, weights.initial_weights(spec, spec.training["seed"]),
+                                 data.load_dataset(spec).x_val)
+    assert np.max(np.abs(rec["arrays"]["output_at_init"] - expected)) < 1e-5
+    assert rec["probe"]["loss_after"] < rec["probe"]["loss_before"]
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
@@ -71,10 +111,32 @@ def test_same_seed_same_result(name):
     assert probe(name)["probe"]["repeat_identical"] is True
 
 
+_DEVICE_CHECK = """
+import json, sys
+from frameworkbench.spec import validate
+from frameworkbench.targets import TARGETS
+t = TARGETS[sys.argv[1]]
+adapter = t.load_adapter()(t, 1)
+adapter.select_device("cpu")
+model = adapter.build(validate(json.loads(sys.argv[2])), 0)
+print(json.dumps({"param_device": adapter.param_device(model), "kind": adapter.param_device_kind(model),
+                  "framework_devices": adapter.runtime.devices("cpu")}))
+"""
+
+
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_parameters_on_requested_device(name):
-    rec = probe(name)
-    assert rec["device"] == "cpu" and "cpu" in rec["param_device"].lower()
+def test_parameters_on_a_device_the_framework_lists(name):
+    """The device the adapter reports for the parameters is one the framework itself lists as a CPU
+    device (its own device query, not the adapter's), and maps to the kind ``cpu``."""
+    target = TARGETS[name]
+    if not target.is_installed():
+        pytest.skip(f"requires: {', '.join(target.missing_modules())} installed")
+    p = subprocess.run([sys.executable, "-c", _DEVICE_CHECK, name, json.dumps(dict(SPEC.raw))], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, **target.env})
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["kind"] == "cpu" and got["framework_devices"], got
+    assert any(got["param_device"].endswith(d) for d in got["framework_devices"]), got  # TF adds /job:...
 
 
 def test_targets_train_the_same_weights():

@@ -4,9 +4,10 @@ import json
 import pytest
 
 from frameworkbench import cli
-from frameworkbench.diff import METRICS, SAME, compare, parse_fail_if, ratio_ci
+from frameworkbench.analysis.diff import METRICS, SAME, compare, parse_fail_if, ratio_ci
 from frameworkbench.spec import SpecError
 from frameworkbench.store import Store
+from test_report_summary import unpadded
 
 STEPS = [0.010, 0.0102, 0.0099, 0.0101, 0.0098, 0.0103]  # six runs: 3 seeds x 2 repeats
 
@@ -52,7 +53,7 @@ def test_planted_slowdown_is_slower_and_fail_if_exits_1(two_dbs, capsys):
     assert out["fail_if"]["tripped"] == ["--fail-if median_step>1.1: mlp/torch/aligned ratio 2.000"]
     # the same gate on the other direction passes; markdown names the differing setting
     assert cli.main(["diff", b, a, "--fail-if", "median_step>1.10", "--fail-if", "epoch_time >= 1.5"]) == 0
-    md = capsys.readouterr().out
+    md = unpadded(capsys.readouterr().out)
     assert "| median step | 20.1 ms | 10 ms | 0.500 |" in md and "faster" in md
     assert "settings that differ: threads" in md
 
@@ -81,7 +82,7 @@ def test_single_runs_have_no_p_value_and_no_verdict(tmp_path, capsys):
     a = store(tmp_path / "a.db", [rec(0)])
     b = store(tmp_path / "b.db", [rec(0, scale=3.0, batch="c")])
     assert cli.main(["diff", a, b]) == 0
-    md = capsys.readouterr().out
+    md = unpadded(capsys.readouterr().out)
     assert "| median step | 10 ms | 30 ms | 3.000 | [3.000, 3.000] | n/a | 1/1 | too few runs |" in md
 
 

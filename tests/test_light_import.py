@@ -41,7 +41,35 @@ def test_target_registry_lookup():
         parse_targets("torch,pytorch")
     adapters = Path(__file__).resolve().parents[1] / "adapters"
     for t in TARGETS.values():
-        module, _, cls = t.adapter.partition(":")
-        assert module.startswith("frameworkbench.adapters.") and cls, t.name
-        assert (adapters / (module.rsplit(".", 1)[1] + ".py")).is_file(), t.name
+        for path in (t.adapter, t.codegen):  # "frameworkbench.adapters.<package>.<module>:<attribute>"
+            module, _, attr = path.partition(":")
+            assert module.startswith("frameworkbench.adapters.") and attr, t.name
+            assert (adapters.joinpath(*module.split(".")[2:]).with_suffix(".py")).is_file(), (t.name, path)
         assert t.api in ("fit", "loop"), t.name
+
+
+def test_adapter_declarations_and_generators_load_no_framework():
+    """The registry imports every adapter package's __init__, codegen imports their generators:
+    neither may pull in a framework."""
+    code = ("import importlib\nfrom frameworkbench.targets import TARGETS\n"
+            "for t in TARGETS.values():\n    importlib.import_module(t.codegen.partition(':')[0])")
+    assert _loaded_after(code) == []
+
+
+def test_targets_are_discovered_from_adapter_packages(tmp_path, monkeypatch):
+    """A package with TARGETS is registered in its declared order; `_shared` packages are skipped."""
+    from frameworkbench import targets
+
+    root = tmp_path / "fake_adapters"
+    decl = "from frameworkbench.targets import Target\nTARGETS = ({})\n"
+    for pkg, body in {"": "", "b": "Target('late', 'm:C', (), (), order=9), Target('first', 'm:C', (), (), "
+                                     "order=1, default=True),",
+                      "a": "Target('mid', 'm:C', (), (), order=5),", "_shared": "Target('hidden', 'm:C', (), ()),"
+                      }.items():
+        (root / pkg).mkdir(parents=True, exist_ok=True)
+        (root / pkg / "__init__.py").write_text(decl.format(body) if body else "")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(targets, "ADAPTERS", "fake_adapters")
+    found = targets.discover()
+    assert list(found) == ["first", "mid", "late"]
+    assert [n for n, t in found.items() if t.default] == ["first"]

@@ -137,7 +137,7 @@ def test_mlflow_not_installed_is_a_clear_error(db, monkeypatch, capsys):
 
 
 def test_flatten_params_without_mlflow():
-    from frameworkbench.mlflow_export import flatten, params
+    from frameworkbench.integrations.mlflow import flatten, params
 
     assert dict(flatten({"a": {"b": [1, 2]}, "l": [{"u": 3}]}, "spec")) == {"spec.a.b": "[1, 2]", "spec.l.0.u": "3"}
     p = params(rec(1, "torch"))

@@ -1,12 +1,13 @@
-"""Timing outliers across runs (frameworkbench.outliers): synthetic records, a real store, the runner hook."""
+"""Timing outliers across runs (frameworkbench.analysis.outliers): synthetic records, a real store, the runner hook."""
 from pathlib import Path
 
 import pytest
 
 from conftest import BASE_SPEC
-from frameworkbench import outliers, runner
+from frameworkbench.analysis import outliers
+from frameworkbench.execution import runner
 from frameworkbench.measure import MachineLoad
-from frameworkbench.runner import RunOptions, run
+from frameworkbench.execution.runner import RunOptions, run
 from frameworkbench.spec import validate
 from frameworkbench.store import Store
 from frameworkbench.targets import get_target
@@ -115,7 +116,7 @@ def test_the_runner_warns_when_it_stores_an_outlier(monkeypatch, db_path):
     steps = iter([3.8e-3, 3.9e-3, 3.7e-3, 0.119])
 
     def launch(job, workdir, timeout, on_event=None, extra_env=None):
-        job["record_path"] = str(Path(workdir) / f"record-{job['run_id']}.json")
+        job.record_path = str(Path(workdir) / f"record-{job.run_id}.json")
         s = next(steps)
         return {"status": "ok", "error": None, "device": "cpu", "warnings": [], "load": BUSY,
                 "timings": {"median_step_s": s, "median_epoch_s": s * 100}}

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from conftest import SPECS, cli
-from frameworkbench import data, parity, reference, weights
+from test_report_summary import unpadded
+from frameworkbench import data, reference, weights
+from frameworkbench.analysis import parity, parity_mode
 from frameworkbench.spec import load_spec
 from frameworkbench.targets import TARGETS
 
@@ -60,7 +62,7 @@ def test_parity_command_aligned_and_native(db_path, tmp_path):
     assert d["torch"]["bce_at_p0_y1"] == pytest.approx(100.0)
     report = (tmp_path / "parity-seed_torch_sequential.md").read_text()
     assert "## What differs by default" in report
-    row = next(line for line in report.splitlines() if line.startswith("| Adam ε |"))
+    row = next(line for line in unpadded(report).splitlines() if line.startswith("| Adam ε |"))
     assert "1.000e-07" in row and "1.000e-08" in row and row.endswith("| yes |")
     assert (tmp_path / "parity-seed_torch_sequential.png").stat().st_size > 10_000
 
@@ -112,14 +114,14 @@ def _five_step_spec(tmp_path, spec_dict, **extra):
 def test_worker_records_step_losses_across_epochs(tmp_path, spec_dict):
     spec = load_spec(_five_step_spec(tmp_path, spec_dict))
     ctx, model = _numpy_ctx(spec)
-    traj = parity._trajectory(ctx, model, parity.DEFAULT_STEPS)  # 50 asked, the run has 3 × 5
+    traj = parity_mode._trajectory(ctx, model, parity.DEFAULT_STEPS)  # 50 asked, the run has 3 × 5
     assert len(traj["step_losses"]) == 15
     ref = parity.reference_run(spec, 0, parity.DEFAULT_STEPS)
     assert len(traj["step_losses"]) == len(ref["step_losses"]) == ref["steps_in_run"] == 15
     np.testing.assert_allclose(traj["step_losses"], ref["step_losses"], rtol=1e-12)
-    assert parity.steps_in_plan(ctx.plan, 16) == 15
+    assert parity_mode.steps_in_plan(ctx.plan, 16) == 15
     ctx, model = _numpy_ctx(spec)
-    assert len(parity._trajectory(ctx, model, 7)["step_losses"]) == 7
+    assert len(parity_mode._trajectory(ctx, model, 7)["step_losses"]) == 7
     assert ctx.adapter.calls == [16] * 5 + [16, 16, 48] + [80]  # 7 single steps, then the rest of the epoch
 
 
@@ -168,11 +170,11 @@ def test_analyze_compares_the_same_steps_and_report_states_the_count(tmp_path, s
     recs = _records(spec, 15, 15)
     for r in recs:
         r["parity"].update(steps_compared=15, steps_in_run=15)
-    table = report.parity_table(recs)
+    table = unpadded(report.parity_table(recs))
     assert "| loss max rel Δ, first 15 steps (of 50 asked; the run has 15) |" in table
     recs[0]["parity"]["steps"] = 10
     recs[0]["parity"]["steps_compared"] = 10
-    assert "per row" in report.parity_table(recs) and "| first 10 steps |" in report.parity_table(recs)
+    assert "per row" in report.parity_table(recs) and "| first 10 steps |" in unpadded(report.parity_table(recs))
 
 
 def test_report_explains_only_the_spec_optimizer(tmp_path, spec_dict):
@@ -231,7 +233,7 @@ def test_parity_default_steps_span_epochs_and_regenerate_reproduces(tmp_path, sp
     assert p.returncode == 0, p.stderr[-2000:]
     assert "first 15 steps (of 50 asked; the run has 15)" in p.stdout
     report = (tmp_path / "rep" / "parity-tiny.md").read_text()
-    assert "first 15 steps (of 50 asked; the run has 15)" in report and "| same |" in report
+    assert "first 15 steps (of 50 asked; the run has 15)" in report and "| same |" in unpadded(report)
     cmd = report.split("Regenerate with:")[1].strip().splitlines()[0].strip()
     assert "--db p.db" in cmd and "--out rep" in cmd
     argv = shlex.split(cmd)

@@ -204,3 +204,18 @@ def test_overrides_keep_the_source(tmp_path, spec_dict):
     p = tmp_path / "s.json"
     p.write_text(json.dumps(spec_dict))
     assert load_spec(p).with_overrides(epochs=1).source == str(p)
+
+
+def test_spec_is_typed_frozen_and_rebuilt_from_its_snapshot(spec_dict):
+    import dataclasses
+
+    from frameworkbench.spec import from_snapshot
+
+    s = validate(spec_dict)
+    assert isinstance(s.layers, tuple) and s.layers is s.layers and s.shapes == ((6,), (8,), (1,))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.task = "regression"
+    s.loss["name"] = "mse"  # sections are copies: the spec does not change
+    assert s.loss["name"] == "binary_crossentropy"
+    back = from_snapshot(s.to_dict(), source="x.yaml")
+    assert back == s and back.hash == s.hash and back.to_dict() == s.to_dict() and back.source == "x.yaml"

@@ -2,7 +2,8 @@
 import pytest
 
 from conftest import ROOT, SPECS
-from frameworkbench import codegen, study, weights
+from frameworkbench import codegen, weights
+from frameworkbench.analysis import study
 from frameworkbench.spec import SpecError, load_spec
 from frameworkbench.targets import TARGETS
 
@@ -79,7 +80,7 @@ def test_codegen_idioms():
     assert "nn.Linear(10, 20)" in torch_code and "nn.BCELoss()" in torch_code
     # softmax + cross-entropy: idiomatic torch folds the softmax into nn.CrossEntropyLoss
     digits = study.load("layers", root=ROOT).experiments[0].specs[16]
-    assert digits.output_activation.name == "softmax" and digits.loss["name"].endswith("crossentropy")
+    assert digits.layers[-1].activation.name == "softmax" and digits.loss["name"].endswith("crossentropy")
     code = codegen.generate(digits, "torch")
     assert "nn.CrossEntropyLoss()" in code and "nn.Softmax" not in code
     assert "layers.Dense(10, activation='softmax')" in codegen.generate(digits, "keras:jax")

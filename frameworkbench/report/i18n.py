@@ -8,7 +8,8 @@ from __future__ import annotations
 
 LANGS = ("en", "ru")
 
-# The seed document's four tables: its headings, row labels and claims, in both languages.
+# The seed document's four tables: its headings, row and column labels, in both languages (its claims:
+# report/document/claims.py).
 DOC = {
     "comparison": {"en": "📊 Comparison", "ru": "📊 Сравнение"},
     "choose": {"en": "🏁 Which library to choose?", "ru": "🏁 Какую библиотеку выбрать?"},
@@ -41,36 +42,6 @@ DOC = {
     "where_binary": {"en": "Output (binary classification)", "ru": "Выход (бинарная классификация)"},
     "where_multiclass": {"en": "Output (multiclass classification)", "ru": "Выход (многоклассовая классификация)"},
     "where_regression": {"en": "Output (regression)", "ru": "Выход (регрессия)"},
-}
-
-# The document's cells (claims), per table row and column.
-CLAIMS = {
-    ("api", "tf.keras"): {"en": "High + low", "ru": "Высокий + низкий"},
-    ("api", "keras"): {"en": "High only", "ru": "Только высокий"},
-    ("api", "torch"): {"en": "High + low", "ru": "Высокий + низкий"},
-    ("ease", "tf.keras"): {"en": "👍", "ru": "👍"},
-    ("ease", "keras"): {"en": "👍👍", "ru": "👍👍"},
-    ("ease", "torch"): {"en": "👍 (more control)", "ru": "👍 (больше контроля)"},
-    ("production", "tf.keras"): {"en": "✅✅✅", "ru": "✅✅✅"},
-    ("production", "keras"): {"en": "❌", "ru": "❌"},
-    ("production", "torch"): {"en": "✅", "ru": "✅"},
-    ("learning", "tf.keras"): {"en": "✅", "ru": "✅"},
-    ("learning", "keras"): {"en": "✅", "ru": "✅"},
-    ("learning", "torch"): {"en": "✅✅", "ru": "✅✅"},
-    ("dynamic", "tf.keras"): {"en": "Not by default, but possible", "ru": "По умолчанию — нет, но можно"},
-    ("dynamic", "keras"): {"en": "Yes", "ru": "Да"},
-    ("dynamic", "torch"): {"en": "✅ by default", "ru": "✅ по умолчанию"},
-    ("hf", "tf.keras"): {"en": "❌", "ru": "❌"},
-    ("hf", "keras"): {"en": "❌", "ru": "❌"},
-    ("hf", "torch"): {"en": "✅", "ru": "✅"},
-    ("choose", "quick"): {"en": "Keras or tf.keras", "ru": "Keras или tf.keras"},
-    ("choose", "research"): {"en": "PyTorch", "ru": "PyTorch"},
-    ("choose", "production"): {"en": "TensorFlow", "ru": "TensorFlow"},
-    ("choose", "llm"): {"en": "PyTorch + HuggingFace", "ru": "PyTorch + HuggingFace"},
-    ("layers", "hidden"): {"en": "ReLU, LeakyReLU, Tanh", "ru": "ReLU, LeakyReLU, Tanh"},
-    ("layers", "binary"): {"en": "Sigmoid", "ru": "Sigmoid"},
-    ("layers", "multiclass"): {"en": "Softmax", "ru": "Softmax"},
-    ("layers", "regression"): {"en": "None or linear", "ru": "Нет функции или линейная"},
 }
 
 ACTIVATION_DOC = {
@@ -290,6 +261,10 @@ TEXT = {
     "metric_mse": {"en": "mse", "ru": "MSE"},
     "metric_loss": {"en": "loss", "ru": "потери"},
     "dataset_synthetic": {"en": "synthetic", "ru": "синтетические"},
+    "architecture": {"en": "hidden dense layers {widths}, {opt} lr {lr}, {epochs} epochs, batch {bs}, standardised "
+                           "features (and regression targets)",
+                     "ru": "скрытые слои {widths}, {opt} lr {lr}, эпох {epochs}, батч {bs}, стандартизованные "
+                           "признаки (и цели регрессии)"},
     "vs": {"en": "vs", "ru": "против"},
     "pp": {"en": "pp", "ru": "п. п."},
     "max_f": {"en": "max f′", "ru": "макс. f′"},
@@ -328,9 +303,6 @@ class Lang:
         table = TEXT if key in TEXT else DOC
         text = table[key][self.lang]
         return text.format(**values) if values else text
-
-    def claim(self, row: str, col: str) -> str:
-        return CLAIMS[(row, col)][self.lang]
 
     def note(self, key: str, **values) -> str:
         text = NOTES[key][self.lang]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import tabulate as _tabulate
+
 
 class Seconds(float):
     """A duration in seconds; :func:`cell` renders it with a unit (``1.24 s``, ``12.3 ms``, ``850 µs``)."""
@@ -48,10 +50,20 @@ def cell(value: Any, digits: int = 4) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+_ALIGN = {"l": "left", "r": "right"}
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str] | None = None) -> str:
-    """A GitHub-flavoured markdown table; ``align`` items are 'l' or 'r'."""
+    """A GitHub-flavoured markdown table; ``align`` items are 'l' or 'r'; cells go through :func:`cell`.
+
+    Rendered by tabulate's ``pipe`` format: its ``github`` format writes no alignment colons, which
+    GitHub needs to right-align a column. Column widths count code points (tabulate's wide-character
+    mode is off), so the bytes do not depend on whether ``wcwidth`` is installed."""
     align = align or ["l"] * len(headers)
-    out = ["| " + " | ".join(headers) + " |",
-           "|" + "|".join(("---:" if a == "r" else ":---") for a in align) + "|"]
-    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(out)
+    body = [[cell(v) for v in row] for row in rows]
+    wide, _tabulate.WIDE_CHARS_MODE = _tabulate.WIDE_CHARS_MODE, False
+    try:
+        return _tabulate.tabulate(body, headers=list(headers), tablefmt="pipe", disable_numparse=True,
+                                  colalign=[_ALIGN[a] for a in align])
+    finally:
+        _tabulate.WIDE_CHARS_MODE = wide

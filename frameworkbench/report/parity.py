@@ -1,10 +1,10 @@
 """The parity report: deviations from the numpy reference, verdicts, defaults that differ, and plots."""
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 from ..parity import TOLERANCES
+from ..stats import median
 from .markdown import cell, table
 from .summary import latest_records, runs_section
 
@@ -113,7 +113,7 @@ def effect_table(aligned: list[dict], native: list[dict]) -> str:
             rows.append([target, "—", "—", "—", "—", "—", "needs both an aligned and a native run"])
             continue
         metric = metric or next((k for k in a[0]["final"] if k.startswith("val_") and k != "val_loss"), "val_loss")
-        med = lambda recs, f: statistics.median(f(r) for r in recs)  # noqa: E731
+        med = lambda recs, f: median(f(r) for r in recs)  # noqa: E731
         am, nm = med(a, lambda r: r["final"][metric]), med(n, lambda r: r["final"][metric])
         al, nl = med(a, lambda r: r["final"]["loss"]), med(n, lambda r: r["final"]["loss"])
         curve = []
@@ -122,7 +122,7 @@ def effect_table(aligned: list[dict], native: list[dict]) -> str:
             if rn:
                 curve.append(max(abs(x - y) / abs(y) for x, y in zip(rn["parity"]["epoch_losses"],
                                                                    ra["parity"]["epoch_losses"])))
-        rows.append([target, am, nm, nm - am, al, nl, statistics.median(curve) if curve else None])
+        rows.append([target, am, nm, nm - am, al, nl, median(curve)])
     return table(["target", f"aligned {metric}", f"native {metric}", "Δ metric", "aligned final loss",
                   "native final loss", "max epoch-loss rel Δ"], rows, ["l", "r", "r", "r", "r", "r", "r"])
 

@@ -3,8 +3,9 @@ loss curves and step times per target, medians over a comparison group's ok runs
 from __future__ import annotations
 
 import importlib.util
-import statistics
 from pathlib import Path
+
+from ..stats import median
 
 
 def available() -> bool:
@@ -23,7 +24,7 @@ def loss_curves(records: list[dict]) -> dict[str, dict[str, list[float | None]]]
         n = max(len(h) for h in histories)
         curves = {}
         for key in ("loss", "val_loss"):
-            curves[key] = [_median([h[i].get(key) for h in histories if i < len(h)]) for i in range(n)]
+            curves[key] = [median([h[i].get(key) for h in histories if i < len(h)]) for i in range(n)]
         out[target] = curves
     return out
 
@@ -35,13 +36,8 @@ def step_times(records: list[dict]) -> dict[str, tuple[float, float]]:
         t = r.get("timings") or {}
         if r["status"] == "ok" and t.get("median_step_s") is not None:
             per.setdefault(r["target"], []).append(t)
-    return {target: (_median([t["median_step_s"] for t in ts]), _median([t.get("step_iqr_s") for t in ts]) or 0.0)
+    return {target: (median([t["median_step_s"] for t in ts]), median([t.get("step_iqr_s") for t in ts]) or 0.0)
             for target, ts in per.items()}
-
-
-def _median(values: list) -> float | None:
-    vals = [v for v in values if v is not None]
-    return statistics.median(vals) if vals else None
 
 
 def _plt():

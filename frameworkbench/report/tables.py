@@ -1,9 +1,9 @@
 """Tables built from run records: one row per run, and per-target summaries over seeds and repeats."""
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
+from ..stats import median
 from .markdown import Seconds, table
 
 
@@ -73,11 +73,6 @@ def display_header(column: str) -> str:
     return column
 
 
-def _median(values: list) -> float | None:
-    vals = [v for v in values if v is not None]
-    return statistics.median(vals) if vals else None
-
-
 def target_summary(records: list[dict]) -> list[dict]:
     """One row per target (in first-seen order): status counts and medians over its ok runs.
 
@@ -94,17 +89,17 @@ def target_summary(records: list[dict]) -> list[dict]:
         metric = next((row["metric"] for row in rows if row["metric"]), None)
         out.append({"target": target, "status": "/".join(statuses), "runs": len(ok), "of": len(recs),
                     "seeds": len({r["seed"] for r in ok}), "repeats": len({r.get("repeat", 0) for r in ok}),
-                    "params": _median([row["params"] for row in rows]),
-                    "loss": _median([row["loss"] for row in rows]),
-                    "val_loss": _median([row["val_loss"] for row in rows]),
-                    "metric": metric, "val_metric": _median([row["val_metric"] for row in rows]),
-                    "median_epoch_s": _median([row["median_epoch_s"] for row in rows]),
-                    "first_epoch_s": _median([row["first_epoch_s"] for row in rows]),
-                    "median_step_ms": _median([row["median_step_ms"] for row in rows]),
-                    "step_iqr_ms": _median([row["step_iqr_ms"] for row in rows]),
-                    "latency_b1_ms": _median([row["latency_b1_ms"] for row in rows]),
-                    "peak_rss_mb": _median([row["peak_rss_mb"] for row in rows]),
-                    "import_s": _median([row["import_s"] for row in rows]),
+                    "params": median([row["params"] for row in rows]),
+                    "loss": median([row["loss"] for row in rows]),
+                    "val_loss": median([row["val_loss"] for row in rows]),
+                    "metric": metric, "val_metric": median([row["val_metric"] for row in rows]),
+                    "median_epoch_s": median([row["median_epoch_s"] for row in rows]),
+                    "first_epoch_s": median([row["first_epoch_s"] for row in rows]),
+                    "median_step_ms": median([row["median_step_ms"] for row in rows]),
+                    "step_iqr_ms": median([row["step_iqr_ms"] for row in rows]),
+                    "latency_b1_ms": median([row["latency_b1_ms"] for row in rows]),
+                    "peak_rss_mb": median([row["peak_rss_mb"] for row in rows]),
+                    "import_s": median([row["import_s"] for row in rows]),
                     "noisy": any(row["warnings"] for row in rows),
                     "device": "/".join(sorted({str(r.get("device")) for r in ok})) or None,
                     "reason": why or None})

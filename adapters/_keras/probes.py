@@ -1,0 +1,79 @@
+"""Diagnostics shared by the Keras targets: the probe inside ``model.fit``'s step, ``fit``'s
+execution variants per backend, and the ``.keras`` file export. tf.keras and Keras 3 add
+their own export paths (``tf_keras.probes``, ``keras3.probes``)."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Callable
+
+from .._errors import Unsupported
+from .._probes import Probes, host
+
+
+def attach_probe(model, probe, *, run_eagerly: bool = False, jit_compile: Any = None):
+    """Put ``probe`` inside the model's training step (a wrapper around the compiled loss); the
+    model is recompiled, optionally eager or with ``jit_compile``. With ``probe`` None only the
+    execution settings change (nothing extra runs in the step)."""
+    if probe is None and not run_eagerly and jit_compile is None:
+        return model
+    loss = model.loss
+
+    def probed_loss(y_true, y_pred):
+        probe(y_pred)
+        return loss(y_true, y_pred)
+
+    kwargs: dict = {"run_eagerly": run_eagerly}
+    if jit_compile is not None:
+        kwargs["jit_compile"] = jit_compile
+    model.compile(optimizer=model.optimizer, loss=loss if probe is None else probed_loss, **kwargs)
+    return model
+
+
+def recompiled(**kw) -> Callable:
+    """A ``setup(model, probe)`` that recompiles the model with the probe and ``kw``."""
+    return lambda m, p: (attach_probe(m, p, **kw), contextlib.nullcontext())
+
+
+def _graph_fit(adapter) -> dict[str, dict]:
+    """Keras ``fit`` on TensorFlow or JAX: a compiled step unless ``run_eagerly``."""
+    how = adapter.FIT_DEFAULT
+    return {"default": {"is": "compiled", "how": how, "setup": recompiled()},
+            "eager": {"how": "compile(run_eagerly=True)", "setup": recompiled(run_eagerly=True)},
+            "compiled": {"how": how, "setup": recompiled()}}
+
+
+def _eager_fit(adapter) -> dict[str, dict]:
+    """Keras 3 on torch: eager unless ``jit_compile=True`` (torch.compile)."""
+    return {"default": {"is": "eager", "how": "model.fit defaults", "setup": recompiled()},
+            "eager": {"how": "model.fit defaults", "setup": recompiled()},
+            "compiled": {"how": "compile(jit_compile=True) (torch.compile)", "setup": recompiled(jit_compile=True)}}
+
+
+FIT_VARIANTS = {"tensorflow": _graph_fit, "jax": _graph_fit, "torch": _eager_fit}
+
+
+def keras_file(adapter, model, workdir: Path, one):
+    path = workdir / "model.keras"
+    model.save(path)
+    loaded = adapter.keras.models.load_model(path, compile=False)
+    return path, lambda x: host(loaded(x, training=False))
+
+
+class KerasProbes(Probes):
+    """A Keras model's probes; subclasses list their export paths after the ``.keras`` file."""
+
+    EXPORTS: tuple = ()
+
+    def activation_callable(self, adapter, model) -> Callable:
+        return model.layers[-1]  # the Activation / LeakyReLU / ELU layer the adapter built
+
+    def execution_variants(self, adapter) -> dict[str, dict]:
+        variants = FIT_VARIANTS.get(adapter.backend)
+        if variants is None:
+            raise Unsupported(f"unsupported: execution variants on Keras backend {adapter.backend!r} "
+                              f"(supported: {', '.join(FIT_VARIANTS)})")
+        return variants(adapter)
+
+    def export_paths(self, adapter) -> list[tuple[str, str, Callable]]:
+        return [(".keras file", "framework", keras_file), *self.EXPORTS]

@@ -1,0 +1,115 @@
+"""The ``train`` and ``probe`` worker modes (registered in :mod:`frameworkbench.execution.modes`)."""
+from __future__ import annotations
+
+import math
+
+from . import faults
+from .events import emit
+from .records import ProbeResult, TrainResult
+
+INFERENCE_WARMUP, INFERENCE_REPEATS, LARGE_BATCH = 10, 50, 1024
+
+
+def train_mode(ctx, model) -> TrainResult:
+    """Train for the spec's epochs on the batch plan; per-epoch history and timings."""
+    import numpy as np
+
+    from .. import reference
+
+    adapter, spec, ds, plan, job = ctx.adapter, ctx.spec, ctx.ds, ctx.plan, ctx.job
+    history, epoch_s, step_times = [], [], []
+    status, error = "ok", None
+    epochs = spec.training["epochs"]
+
+    def on_epoch(e: int, loss: float, steps: list[float], seconds: float) -> bool:
+        nonlocal status, error
+        loss = faults.loss(job.target, job.seed, e + 1, loss)  # test-only: FRAMEWORKBENCH_FAULT=nan
+        epoch_s.append(seconds)
+        step_times.append(list(steps))
+        pred = adapter.predict(model, ds.x_val)
+        row = {"epoch": e + 1, "loss": loss, **reference.evaluate(spec, ds.y_val, pred), "seconds": seconds}
+        history.append(row)
+        emit("epoch", epoch=e + 1, epochs=epochs, loss=loss, seconds=seconds,
+             **{k: v for k, v in row.items() if k.startswith("val_")})
+        if not math.isfinite(loss) or not np.isfinite(pred).all():
+            status, error = "diverged", f"non-finite loss or output at epoch {e + 1}"
+            return False
+        return True
+
+    adapter.fit(model, spec, ds.x_train, ds.y_train, plan[:epochs], spec.training["batch_size"], on_epoch)
+    return TrainResult(
+        status=status, error=error, history=history, warnings=_noise_warnings(step_times),
+        diverged_epoch=history[-1]["epoch"] if status == "diverged" else None,
+        final={k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")},
+        timings=_timings(epoch_s, step_times, len(ds.x_train)),
+        inference=inference_latency(ctx, model) if status == "ok" else None)
+
+
+def _steady_steps(step_times: list[list[float]]) -> list[float]:
+    """The first epoch holds tracing/compilation: steady-state steps come from the later ones."""
+    return [d for ep in step_times[1:] for d in ep] or step_times[0][min(5, len(step_times[0]) - 1):]
+
+
+def _noise_warnings(step_times: list[list[float]]) -> list[str]:
+    from ..measure import NOISE_THRESHOLD, noisy, summary
+
+    step = summary(_steady_steps(step_times))
+    return [f"noisy step times: IQR/median = {step['iqr'] / step['median']:.0%} "
+            f"(> {NOISE_THRESHOLD:.0%})"] if noisy(step) else []
+
+
+def _timings(epoch_s: list[float], step_times: list[list[float]], samples: int) -> dict:
+    from ..measure import summary
+
+    step = summary(_steady_steps(step_times))
+    steady = summary(epoch_s[1:] or epoch_s)
+    return {"first_epoch_s": epoch_s[0], "epoch_s": epoch_s,
+            "median_epoch_s": steady["median"], "epoch_iqr_s": steady["iqr"],
+            "median_step_s": step.get("median"), "step_iqr_s": step.get("iqr"),
+            "step_p95_s": step.get("p95"), "measured_steps": step.get("n", 0),
+            "warmup_steps": len(step_times[0]) if len(step_times) > 1 else min(5, len(step_times[0]) - 1),
+            "first_step_s": step_times[0][0] if step_times[0] else None,
+            "samples_per_s": samples / steady["median"]}
+
+
+def inference_latency(ctx, model) -> dict:
+    """Latency (median, p95) at batch 1 and at a large batch after warm-up, and predict throughput."""
+    import numpy as np
+
+    from ..measure import latency
+
+    x = ctx.ds.x_val if len(ctx.ds.x_val) else ctx.ds.x_train
+    out = {"warmup": INFERENCE_WARMUP, "repeats": INFERENCE_REPEATS, "call": type(ctx.adapter).infer.__qualname__}
+    for label, n in (("batch_1", 1), ("batch_large", LARGE_BATCH)):
+        xb = np.ascontiguousarray(np.resize(x, (n, x.shape[1])))
+        stats = latency(lambda: ctx.adapter.infer(model, xb), INFERENCE_WARMUP, INFERENCE_REPEATS)
+        out[label] = {"batch_size": n, "median_s": stats["median"], "p95_s": stats["p95"], "iqr_s": stats["iqr"],
+                      "samples_per_s": n / stats["median"]}
+    return out
+
+
+def probe_mode(ctx, model) -> ProbeResult:
+    """Conformance probe: outputs at init, one epoch of training, and a repeat of it from the same start."""
+    import numpy as np
+
+    from .. import reference
+    from ..measure import StepTimer
+
+    adapter, spec, ds = ctx.adapter, ctx.spec, ctx.ds
+    bs = spec.training["batch_size"]
+    order = ctx.plan[0]
+    out0 = adapter.predict(model, ds.x_val)
+    before = reference.loss(spec, ds.y_train, adapter.predict(model, ds.x_train))
+    adapter.train(model, spec, ds.x_train[order], ds.y_train[order], bs, StepTimer())
+    after = reference.loss(spec, ds.y_train, adapter.predict(model, ds.x_train))
+    w1 = adapter.get_weights(model)
+    again = ctx.fresh_model()
+    adapter.train(again, spec, ds.x_train[order], ds.y_train[order], bs, StepTimer())
+    w2 = adapter.get_weights(again)
+    identical = all(np.array_equal(a.kernel, b.kernel) and (a.bias is None or np.array_equal(a.bias, b.bias))
+                    for a, b in zip(w1, w2))
+    arrays = {"output_at_init": out0}
+    for i, w in enumerate(w1):
+        arrays[f"trained_kernel_{i}"] = w.kernel
+    np.savez(ctx.output_path(".npz"), **arrays)
+    return ProbeResult(probe={"loss_before": before, "loss_after": after, "repeat_identical": bool(identical)})
