@@ -2,21 +2,20 @@
 
 A family's :class:`Probes` subclass answers three questions about its models --
 :meth:`~Probes.activation_callable`, :meth:`~Probes.execution_variants`,
-:meth:`~Probes.export_paths` -- and the autodiff probes come from the target's backend
+:meth:`~Probes.export_formats` (with :meth:`~Probes.save_model` / :meth:`~Probes.load_model`) -- and the autodiff probes come from the target's backend
 runtime (:mod:`._backends`). Every method takes the adapter first, as the worker modes
 (``frameworkbench.analysis.diagnostics``) call them.
 """
 from __future__ import annotations
 
 import importlib.util
-import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-ExportFn = Callable  # (adapter, model, workdir, one row) -> (artifact path, predict(x) -> array)
+ExportFn = Callable  # (adapter, model, workdir, one row) -> (artifact path, load() -> predict(x) -> array)
 
 
 class StepProbe:
@@ -57,9 +56,22 @@ class Probes(ABC):
         ``setup(model, probe) -> (model, context manager)``; ``default`` names which of eager/compiled
         it is *claimed* to be (the probe checks it)."""
 
-    @abstractmethod
-    def export_paths(self, adapter) -> list[tuple[str, str, ExportFn]]:
-        """(name, kind, export function) for every export path tried for this target."""
+    def export_formats(self, adapter) -> dict[str, ExportFn | str]:
+        """Format name (``frameworkbench.analysis.export.FORMATS``) -> export function, or the reason
+        the format is unsupported for this target. A format not listed is unsupported too."""
+        return {}
+
+    def format_notes(self, adapter) -> dict[str, str]:
+        """Format -> how this target's exporter differs from the usual one (shown with the result)."""
+        return {}
+
+    def save_model(self, adapter, model, directory: Path) -> Path:
+        """Store the trained model in the framework's own format under ``directory``; its path."""
+        raise NotImplementedError(f"unsupported: saving a {type(self).__name__} model is not implemented")
+
+    def load_model(self, adapter, path: Path, fresh):
+        """The model saved at ``path``, as ``fresh`` (a newly built model of the same spec) can hold it."""
+        raise NotImplementedError(f"unsupported: loading a {type(self).__name__} model is not implemented")
 
     def value_and_derivative(self, adapter, fn: Callable, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``fn(x)`` for x of shape (n, k), and d(sum_i fn(x)[i, 0]) / dx[:, 0] by the framework's autodiff."""
@@ -70,56 +82,8 @@ class Probes(ABC):
         and a description of how (compiled or eager) it runs."""
         return adapter.runtime.forward_backward_timer(fn, x)
 
-    def run_export(self, adapter, model, workdir: Path, sample: np.ndarray, reference_out: np.ndarray) -> list[dict]:
-        """Try every export path: artifact size, export and load time, batch-1 latency, max |Δ| to the live model."""
-        results = []
-        one = sample[:1]
-        for name, kind, fn in self.export_paths(adapter):
-            res: dict = {"path": name, "kind": kind}
-            try:
-                t = time.perf_counter()
-                artifact, predict = fn(adapter, model, workdir, one)
-                res["export_and_load_s"] = time.perf_counter() - t
-                res["artifact"] = Path(artifact).name
-                res["size_bytes"] = _size(Path(artifact))
-                got = np.asarray(predict(sample), dtype=np.float64)
-                res["max_abs_diff"] = float(np.max(np.abs(got - reference_out)))
-                res["latency_batch1"] = _latency(lambda: predict(one))
-                res["status"] = "ok"
-            except Exception as exc:  # every failure is a result: the path does not work here
-                res["status"] = "failed"
-                res["error"] = _first_line(exc)
-            results.append(res)
-        return results
-
 
 # ----------------------------------------------------------------------------- export helpers
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def _latency(call: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> dict:
-    from frameworkbench.measure import latency
-
-    s = latency(call, warmup, repeats)
-    return {"median_s": s["median"], "p95_s": s["p95"], "n": s["n"]}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
-def unsupported_export(reason: str) -> ExportFn:
-    """An export path that does not exist for this family: its result says why."""
-    def fn(adapter, model, workdir, one):
-        raise NotImplementedError(f"unsupported: {reason}")
-
-    return fn
-
-
 def needs(module: str, what: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise ModuleNotFoundError(f"'{module}' is not installed (needed for {what})")
@@ -136,43 +100,111 @@ def host(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def tflite_interpreter(content: bytes, width: int):
-    """predict(x) over a TFLite flatbuffer (resized to the batch on first use of each size)."""
+def litert_loader(path: Path, width: int, threads: int) -> Callable:
+    """load() -> predict(x) through the LiteRT interpreter (``ai_edge_litert``), resized per batch size."""
+    def load():
+        needs("ai_edge_litert", "running TFLite models (LiteRT)")
+        from ai_edge_litert.interpreter import Interpreter
+
+        interp = Interpreter(model_path=str(path), num_threads=threads)
+        inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        state = {"rows": None}
+
+        def predict(x):
+            if state["rows"] != len(x):
+                interp.resize_tensor_input(inp["index"], [len(x), width])
+                interp.allocate_tensors()
+                state["rows"] = len(x)
+            interp.set_tensor(inp["index"], np.ascontiguousarray(x, dtype=np.float32))
+            interp.invoke()
+            return interp.get_tensor(out["index"]).copy()
+
+        return predict
+
+    return load
+
+
+def tflite_from_saved_model(saved_model: Path, workdir: Path, width: int, threads: int):
+    """Convert a SavedModel to TFLite with TensorFlow's converter; (artifact, load)."""
     import tensorflow as tf
 
-    interp = tf.lite.Interpreter(model_content=content)
-    inp = interp.get_input_details()[0]
-    out = interp.get_output_details()[0]
-    state = {"rows": None}
-
-    def predict(x):
-        if state["rows"] != len(x):
-            interp.resize_tensor_input(inp["index"], [len(x), width])
-            interp.allocate_tensors()
-            state["rows"] = len(x)
-        interp.set_tensor(inp["index"], np.ascontiguousarray(x, dtype=np.float32))
-        interp.invoke()
-        return interp.get_tensor(out["index"]).copy()
-
-    return predict
-
-
-def tflite_from_saved_model(saved_model: Path, workdir: Path, width: int, source: str):
-    """Convert a SavedModel written by an earlier export path to TFLite; (artifact, predict)."""
-    import tensorflow as tf
-
-    if not saved_model.exists():
-        raise RuntimeError(f"needs the {source} export, which failed")
     content = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
     out = workdir / "model.tflite"
     out.write_bytes(content)
-    return out, tflite_interpreter(content, width)
+    return out, litert_loader(out, width, threads)
 
 
-def onnx_session(path: Path):
-    """predict(x) over an ONNX file with onnxruntime on the CPU."""
-    import onnxruntime as ort
+def onnx_loader(path: Path, threads: int) -> Callable:
+    """load() -> predict(x) over an ONNX file in ONNX Runtime (CPU), with ``threads`` intra-op threads."""
+    def load():
+        needs("onnxruntime", "running ONNX models")
+        import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    return lambda x: sess.run(None, {name: np.asarray(x, np.float32)})[0]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return lambda x: sess.run(None, {name: np.asarray(x, np.float32)})[0]
+
+    return load
+
+
+def tf2onnx_function(fn, width: int, workdir: Path, threads: int):
+    """ONNX from a TensorFlow function of one (batch, width) float32 input with tf2onnx; (artifact, load)."""
+    needs("tf2onnx", "ONNX from TensorFlow")
+    import tensorflow as tf
+    import tf2onnx
+
+    path = workdir / "model.onnx"
+    tf2onnx.convert.from_function(tf.function(fn), input_signature=[tf.TensorSpec([None, width], tf.float32, name="x")],
+                                  opset=17, output_path=str(path))
+    return path, onnx_loader(path, threads)
+
+
+def onnx_from_tflite(tflite_fn: ExportFn) -> ExportFn:
+    """ONNX converted by tf2onnx from this target's TFLite artifact (exported first when missing). For
+    jax2tf SavedModels, whose XlaCallModule graphs tf2onnx cannot read, the TFLite flatbuffer is plain ops."""
+    def export(adapter, model, workdir: Path, one):
+        needs("tf2onnx", "ONNX from TFLite")
+        import tf2onnx
+
+        src = workdir / "model.tflite"
+        if not src.exists():
+            tflite_fn(adapter, model, workdir, one)
+        path = workdir / "model.onnx"
+        tf2onnx.convert.from_tflite(str(src), opset=17, output_path=str(path))
+        return path, onnx_loader(path, adapter.threads)
+
+    return export
+
+
+def openvino_from_onnx(onnx_fn: ExportFn) -> ExportFn:
+    """OpenVINO IR converted from this target's ONNX artifact (exported first when missing); run on CPU."""
+    def export(adapter, model, workdir: Path, one):
+        needs("openvino", "OpenVINO conversion and runtime")
+        import openvino as ov
+
+        src = workdir / "model.onnx"
+        if not src.exists():
+            onnx_fn(adapter, model, workdir, one)
+        path = workdir / "openvino" / "model.xml"
+        ov.save_model(ov.convert_model(str(src)), str(path))
+
+        def load():
+            # f32 explicitly: OpenVINO's CPU plugin otherwise runs bf16 on CPUs that have it (max |Δ| ~2e-3)
+            compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": adapter.threads,
+                                                                  "INFERENCE_PRECISION_HINT": "f32"})
+            return lambda x: np.asarray(compiled(np.asarray(x, np.float32))[0])
+
+        return path, load
+
+    return export
+
+
+def eager_load(export: Callable) -> ExportFn:
+    """An export function returning (artifact, predict) with the reload already done: load() is free."""
+    def fn(adapter, model, workdir, one):
+        path, predict = export(adapter, model, workdir, one)
+        return path, lambda: predict
+
+    return fn

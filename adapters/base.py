@@ -18,11 +18,20 @@ from frameworkbench import layers as layer_types
 from frameworkbench.devices import DeviceUnavailable  # noqa: F401  (adapters raise it)
 from frameworkbench.measure import StepTimer
 from frameworkbench.spec import ACTIVATIONS, LOSSES, OPTIMIZERS, Spec
+from frameworkbench.spec.fields import PRECISIONS
 from frameworkbench.targets import Target
 from frameworkbench.weights import DenseWeights
 
 from . import _backends
 from ._errors import Unsupported
+
+RESIDENT_FRACTION = 0.25
+"""Training arrays up to this share of the device's memory are copied to it once per run."""
+
+
+def fits_on_device(nbytes: int, device_bytes: int | None) -> bool:
+    """Whether arrays of ``nbytes`` are kept on a device of ``device_bytes`` (unknown: no)."""
+    return bool(device_bytes) and nbytes <= RESIDENT_FRACTION * device_bytes
 
 
 class Adapter(ABC):
@@ -40,6 +49,10 @@ class Adapter(ABC):
     SUPPORTED_LOSSES = frozenset(LOSSES)
     SUPPORTED_OPTIMIZERS = frozenset(OPTIMIZERS)
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
+    SUPPORTED_PRECISIONS = frozenset(PRECISIONS)  # training.precision values this adapter implements
+    SUPPORTED_COMPILE = frozenset({"default"})  # --compile values (execution.records.COMPILE) it implements
+    precision = "float32"  # the run's training.precision and --compile: set by the worker before configure()
+    compile = "default"
 
     def __init__(self, target: Target, threads: int, policy: str = "aligned") -> None:
         self.target = target
@@ -79,10 +92,31 @@ class Adapter(ABC):
         self.device = requested
         return requested
 
+    def unsupported(self) -> str | None:
+        """Why this run's precision or compilation cannot run on this target (None: it can)."""
+        for what, value, allowed in (("precision", self.precision, self.SUPPORTED_PRECISIONS),
+                                     ("--compile", self.compile, self.SUPPORTED_COMPILE)):
+            if value not in allowed:
+                return (f"unsupported: {what} {value!r} on target {self.target.name!r} "
+                        f"(supported: {', '.join(sorted(allowed))})")
+        return None
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the run computes in (bfloat16, float16 or float32), from its precision."""
+        return PRECISIONS[self.precision][0]
+
+    @property
+    def variable_dtype(self) -> str:
+        return PRECISIONS[self.precision][1]
+
     # -- lifecycle ---------------------------------------------------------------
     def configure(self) -> dict[str, Any]:
-        """Apply thread counts and numeric settings (the policy's); return what is actually in force."""
-        return self.runtime.configure(self.threads, self.policy)
+        """Apply thread counts and numeric settings (the policy's and precision's); return what is in
+        force, with the effective matmul precision read back from the framework (``matmul_precision``)."""
+        out = self.runtime.configure(self.threads, self.policy, self.precision, self.compile)
+        return {**out, "precision": self.precision, "compile": self.compile,
+                "matmul_precision": self.runtime.matmul_precision(self.device, self.compute_dtype)}
 
     @abstractmethod
     def build(self, spec: Spec, seed: int) -> Any:
@@ -116,27 +150,72 @@ class Adapter(ABC):
         """The model's dense weights in canonical layout (numpy, float32)."""
 
     @abstractmethod
-    def train(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
-              timer: StepTimer) -> float:
-        """One pass over ``x``/``y`` in the given row order, in consecutive mini-batches of
-        ``batch_size`` (the last may be smaller), one optimiser step each. Calls
-        ``timer.start()``/``timer.stop()`` around every step, stopping only once the step's
-        result is on the host. Returns the epoch's mean loss as the framework reports it."""
+    def train(self, model: Any, spec: Spec, x: Any, y: Any, batch_size: int, timer: StepTimer,
+              order: np.ndarray | None = None) -> float:
+        """One pass over ``x``/``y`` in consecutive mini-batches of ``batch_size`` (the last may be
+        smaller), one optimiser step each, taken by :meth:`batches`: the rows in the given order, or,
+        with ``order``, the rows ``order`` names, gathered batch by batch (``x``/``y`` then come from
+        :meth:`resident`). Calls ``timer.start()``/``timer.stop()`` around every step, stopping only
+        once the step's result is on the host. Returns the epoch's mean loss as the framework reports it."""
+
+    # -- input -------------------------------------------------------------------
+    def resident(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        """The training arrays where the batches are gathered from, placed once per run. Default: the
+        host arrays (on the CPU the host memory is the device's: nothing moves). A GPU adapter copies
+        them to the device when they fit (:func:`fits_on_device`) and keeps them in pinned host memory
+        otherwise."""
+        return x, y
+
+    def take(self, array: Any, idx: np.ndarray) -> Any:
+        """Rows ``idx`` of a :meth:`resident` array (numpy fancy indexing; a device gather on GPUs)."""
+        return array[idx]
+
+    def put(self, batch: tuple[Any, Any]) -> tuple[Any, Any]:
+        """Start moving one gathered batch to the device (asynchronously where the framework can);
+        default: nothing to move."""
+        return batch
+
+    def batches(self, data: tuple[Any, Any], order: np.ndarray | None, batch_size: int, timer: StepTimer):
+        """(x, y) per step: slices of ``data`` in its order, or the rows ``order`` names, gathered per
+        batch (never a whole epoch at once). The next batch is gathered and put before the current one
+        is handed out, so its copy overlaps the step; gather and put count as ``timer``'s input time."""
+        x, y = data
+        n = len(x) if order is None else len(order)
+
+        def fetch(i: int):
+            timer.input_start()
+            if order is None:
+                batch = (x[i:i + batch_size], y[i:i + batch_size])
+            else:
+                idx = order[i:i + batch_size]
+                batch = (self.take(x, idx), self.take(y, idx))
+            batch = self.put(batch)
+            timer.input_stop()
+            return batch
+
+        nxt = fetch(0)
+        for i in range(0, n, batch_size):
+            cur = nxt
+            if i + batch_size < n:
+                nxt = fetch(i + batch_size)
+            yield cur
 
     def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
-            on_epoch: Callable[[int, float, list[float], float], bool]) -> None:
+            on_epoch: Callable[[int, float, StepTimer, float], bool]) -> None:
         """Train on every epoch of ``plan`` (one row order per epoch), in the plan's batches.
 
-        After each epoch calls ``on_epoch(index, loss, step_seconds, epoch_seconds)`` (its own
-        time is not part of the epoch's) and stops when it returns False. The default runs
-        :meth:`train` once per epoch; an adapter overrides this when one call for all epochs is
-        the framework's idiomatic (and cheaper) way.
+        After each epoch calls ``on_epoch(index, loss, timer, epoch_seconds)`` (its own time is not
+        part of the epoch's; ``timer`` holds the step durations and input time) and stops when it
+        returns False. The default places the arrays once (:meth:`resident`) and runs :meth:`train`
+        once per epoch with the epoch's order; an adapter overrides this when one call for all
+        epochs is the framework's idiomatic (and cheaper) way.
         """
+        data = self.resident(x, y)
         for e, order in enumerate(plan):
             timer = StepTimer()
             t0 = time.perf_counter()
-            loss = self.train(model, spec, x[order], y[order], batch_size, timer)
-            if not on_epoch(e, loss, timer.durations, time.perf_counter() - t0):
+            loss = self.train(model, spec, *data, batch_size, timer, order=order)
+            if not on_epoch(e, loss, timer, time.perf_counter() - t0):
                 break
 
     @abstractmethod

@@ -204,7 +204,7 @@ def publish(name: str, lines: Sequence[str], payload: dict) -> None:
 
 
 # --------------------------------------------------------------------------- subprocesses
-def target_env(target: str, threads: int) -> dict[str, str]:
+def target_env(target: str, threads: int, device: str = "cpu") -> dict[str, str]:
     """The env a frameworkbench worker runs with (frameworkbench.execution.worker.apply_process_settings)."""
     from frameworkbench.targets import TARGETS
 
@@ -213,9 +213,23 @@ def target_env(target: str, threads: int) -> dict[str, str]:
         env[var] = str(threads)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    env["CUDA_VISIBLE_DEVICES"] = "-1"  # --device cpu: accelerators hidden
-    env["JAX_PLATFORMS"] = "cpu"
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = "-1"  # --device cpu: accelerators hidden
+        env["JAX_PLATFORMS"] = "cpu"
     return env
+
+
+def gpu_missing() -> str | None:
+    """None when an NVIDIA GPU is visible (``nvidia-smi -L`` lists one), else why not; imports no framework."""
+    import shutil
+
+    if not shutil.which("nvidia-smi"):
+        return "no GPU: nvidia-smi is not installed"
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"no GPU: nvidia-smi failed ({exc})"
+    return None if out.returncode == 0 and "GPU" in out.stdout else "no GPU: nvidia-smi lists none"
 
 
 def bench_env(threads: int) -> dict[str, str]:
@@ -241,10 +255,10 @@ def run_module(module: str, job: dict, env: dict[str, str], timeout: float) -> d
     return out
 
 
-def handwritten(target: str, job: dict, threads: int, timeout: float = 600) -> dict:
+def handwritten(target: str, job: dict, threads: int, timeout: float = 600, device: str = "cpu") -> dict:
     """A hand-written baseline job in a fresh process with ``target``'s env and thread count."""
-    return run_module("benchmarks._handwritten", {**job, "target": target, "threads": threads},
-                      target_env(target, threads), timeout)
+    return run_module("benchmarks._handwritten", {**job, "target": target, "threads": threads, "device": device},
+                      target_env(target, threads, device), timeout)
 
 
 def frameworkbench_run(spec, target: str, threads: int, timeout: float = 600, **opts) -> dict:

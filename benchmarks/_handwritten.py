@@ -165,7 +165,7 @@ def train_torch(cfg: dict, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
         if act in acts:
             mods.append(acts[act]())
         fan_in = units
-    model = nn.Sequential(*mods)
+    model = nn.Sequential(*mods).to("cuda" if cfg.get("device") == "gpu" else "cpu")
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     nll = nn.NLLLoss()
     loss_fn = {"binary_crossentropy": nn.BCELoss(), "mse": nn.MSELoss(),
@@ -174,7 +174,8 @@ def train_torch(cfg: dict, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
         plain = loss_fn
         loss_fn = lambda p, t: plain(p.clamp(1e-7, 1 - 1e-7), t)  # noqa: E731
     step = 0
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    dev = torch.device("cuda" if cfg.get("device") == "gpu" else "cpu")  # on a GPU the data goes there once
+    xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
     bs = cfg["batch_size"]
     epoch_s, steps = [], []
     timed = bool(cfg.get("step_times"))  # scaling: also the time of every step
@@ -267,6 +268,7 @@ def main(argv: list[str]) -> int:
     set_threads(target, threads)
     results = []
     for cfg in job["configs"]:
+        cfg = {**cfg, "device": job.get("device", "cpu")}
         x, y = load_data(cfg)
         epoch_s, step_s = train_torch(cfg, x, y) if target == "torch" else train_keras(target, cfg, x, y)
         results.append({"name": cfg.get("name"), "epoch_s": epoch_s, "step_s": step_s, "n_train": int(len(x)),

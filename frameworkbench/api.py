@@ -108,7 +108,7 @@ def progress_printer(progress: bool | Callable[[dict], None] | None) -> Callable
 
 
 def _run_inputs(spec, targets, *, epochs, batch_size, seeds, repeats, device, threads, timeout, policy,
-                isolate, force, db):
+                isolate, force, db, precision=None, compile="default"):
     """Spec (with overrides), targets and RunOptions through the CLI's own checks; problems name the
     API arguments."""
     from .cli import _load_run_inputs
@@ -138,10 +138,11 @@ def _run_inputs(spec, targets, *, epochs, batch_size, seeds, repeats, device, th
             else:
                 targets = ",".join(targets)
     args = SimpleNamespace(spec=spec, targets=targets, device=device, threads=threads, seeds=seeds,
-                           timeout=timeout, db=None if db is None else os.fspath(db), **overrides)
+                           timeout=timeout, db=None if db is None else os.fspath(db), precision=precision,
+                           **overrides)
     try:
         loaded, parsed, (opts,) = _load_run_inputs(args, [dict(force=force, policy=policy, repeats=repeats,
-                                                               isolate=isolate)])
+                                                               isolate=isolate, compile=compile)])
     except SpecError as exc:
         raise SpecError(problems + [_api_problem(p) for p in exc.problems],
                         source=None if problems else exc.source) from None
@@ -154,6 +155,8 @@ def compare(spec: str | os.PathLike | Mapping[str, Any] | Spec, targets: str | I
             epochs: int | None = None, batch_size: int | None = None, seeds: int = 1, repeats: int = 1,
             device: str = "cpu", threads: int | None = None, timeout: float | None = None,
             policy: str | None = None, defaults: str | None = None, isolate: str = "run", force: bool = False,
+            precision: str | None = None, compile: str = "default",
+            executor: str = "local", ray_address: str | None = None, jobs: int | None = None,
             db: str | os.PathLike | None = None, store: bool = True,
             progress: bool | Callable[[dict], None] | None = None) -> Comparison:
     """Run ``spec`` on each target in its own worker, store the records and return them.
@@ -167,6 +170,10 @@ def compare(spec: str | os.PathLike | Mapping[str, Any] | Spec, targets: str | I
     * ``device`` (cpu, gpu, tpu, auto), ``threads`` (per framework), ``timeout`` (seconds per run);
     * ``policy`` (``defaults`` is an alias, as ``--defaults`` of ``--policy``): "aligned" (default) or "native";
     * ``isolate``: "run" (a fresh worker per run) or "target" (one worker per target);
+    * ``precision``: overrides the spec's ``training.precision`` (float32, tf32, mixed_bfloat16,
+      mixed_float16, bfloat16); ``compile``: "default", "eager" or "jit" (as ``--compile``);
+    * ``executor``: "local" (worker processes here) or "ray" (Ray tasks; ``ray_address`` joins a
+      cluster, None starts a local instance for this call); ``jobs``: runs at a time (default 1);
     * ``force``: rerun runs already stored as ok (default: reuse them); ``db``: the results
       database; ``store=False`` keeps the records out of it;
     * ``progress``: True prints one line per event on stderr, False prints nothing, a callable
@@ -179,10 +186,18 @@ def compare(spec: str | os.PathLike | Mapping[str, Any] | Spec, targets: str | I
     on_event = progress_printer(progress)
     s, parsed, opts = _run_inputs(spec, targets, epochs=epochs, batch_size=batch_size, seeds=seeds,
                                   repeats=repeats, device=device, threads=threads, timeout=timeout, policy=policy,
-                                  isolate=isolate, force=force, db=db)
+                                  isolate=isolate, force=force, db=db, precision=precision, compile=compile)
     opts.store = store
     try:
-        records = run(s, parsed, opts, on_event)
+        from .execution.executors import check_options, executors
+
+        check_options(executor, jobs, ray_address, names={"executor": "executor", "jobs": "jobs",
+                                                         "ray_address": "ray_address"})
+        if executor == "local" and (jobs or 1) == 1:  # the runner's own default: one local worker at a time
+            records = run(s, parsed, opts, on_event)
+        else:
+            with executors(executor, ray_address, names={"executor": "executor", "ray_address": "ray_address"}) as mk:
+                records = run(s, parsed, opts, on_event, executor=mk(jobs or 1))
     except SpecError as exc:
         raise _api_errors(exc) from None
     return Comparison(s, records)
@@ -207,7 +222,7 @@ def build(spec: str | os.PathLike | Mapping[str, Any] | Spec, target: str, *, de
         raise _api_errors(exc, {"--targets": "target"}) from None
     for var, val in t.env.items():
         current = os.environ.get(var)
-        if current is not None and current != val and any(m in sys.modules for m in ("keras", "tensorflow")):
+        if current is not None and current != val and any(m in sys.modules for m in t.modules):
             raise SpecError([problem("target", f"{target} needs {var}={val}, but this process already imported "
                                                f"a framework with {var}={current}; use a fresh process or compare()")])
         os.environ[var] = val

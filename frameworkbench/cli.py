@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 from ._version import __version__
-from .execution.records import POLICIES
+from .execution.records import COMPILE, POLICIES
+from .spec.fields import PRECISIONS
 from .spec import SpecError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -74,6 +75,10 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--no-data", dest="data", action="store_false", help="check the spec only, not its data")
     v.add_argument("--data", dest="data", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old use
 
+    sch = sub.add_parser("schema", help="print the JSON Schema of spec files (for editor completion)",
+                         description="Print the JSON Schema of a spec, generated from the validator's field table.")
+    sch.add_argument("--out", metavar="FILE", help="write it to FILE instead of stdout")
+
     t = sub.add_parser("targets", help="list targets, whether they are installed, and versions")
     t.add_argument("--json", action="store_true", help="print the list as JSON")
 
@@ -96,7 +101,21 @@ def parser() -> argparse.ArgumentParser:
     from . import team_cli  # diff, mlflow
 
     team_cli.add_parsers(sub, _db_arg)
+    from .analysis import export as export_cli  # export
+
+    export_cli.add_parser(sub, _db_arg)
     return ap
+
+
+def _numeric_args(p: argparse.ArgumentParser, compile_option: bool = True) -> None:
+    """--precision (overrides training.precision) and --compile."""
+    p.add_argument("--precision", choices=tuple(PRECISIONS), metavar="|".join(PRECISIONS),
+                   help="override training.precision: float32 exact float32 matmuls; tf32 TF32 allowed on GPUs; "
+                        "mixed_*: float32 variables, lower-precision compute; bfloat16: everything")
+    if compile_option:
+        p.add_argument("--compile", choices=COMPILE, default="default", metavar="|".join(COMPILE),
+                       help="default: each target's own; eager: no graph compilation; jit: XLA (jit_compile=True) "
+                            "on TensorFlow and JAX, torch.compile on torch (an unsupported target is skipped)")
 
 
 def _add_run(sub) -> None:
@@ -128,9 +147,15 @@ def _add_run(sub) -> None:
                    help="defaults policy; aligned: the spec's values and one update rule in every framework "
                         "(default); native: each framework's own defaults (initialiser, Adam ε, clipping, slopes). "
                         "--defaults is an older name for it")
+    _numeric_args(r)
     r.add_argument("--force", action="store_true", help="rerun runs already stored as ok with the same run key "
                                                         "(default: resume, skip them)")
+    r.add_argument("--save-models", action="store_true", help="keep each run's trained model in the framework's own "
+                   "format under <db stem>-artifacts/<run_id>/ (path, sha256, size in the record; implies --force)")
     _db_arg(r)
+    from .document_cli import add_executor_options
+
+    add_executor_options(r)
     r.add_argument("--out", metavar="DIR", help="also write the markdown report to DIR")
     r.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -155,6 +180,7 @@ def _add_parity(sub) -> None:
                           "(default); native: each framework's own defaults; both: run both (needed for the 'what "
                           "differs by default' section). --mode is an older name for it")
     par.add_argument("--epochs", type=_positive_int, metavar="N", help="override training.epochs")
+    _numeric_args(par, compile_option=False)
     par.add_argument("--seeds", type=_positive_int, default=1, metavar="N", help="number of seeds (default 1)")
     par.add_argument("--device", default="cpu", metavar="|".join(DEVICES), help=f"one of {', '.join(DEVICES)} "
                                                                                  "(default: cpu)")
@@ -181,6 +207,18 @@ def cmd_validate(args) -> int:
     print(f"memory: {est.describe()}")
     print(f"{args.spec}: ok ({spec.name}, {spec.task}, {len(spec.layers)} layers, spec hash {spec.hash})"
           + ("" if args.data else "; data not checked (--no-data)"))
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from .spec.schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"written: {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -286,6 +324,7 @@ def _load_run_inputs(args, variants: list[dict]):
         overrides = {k: getattr(args, k, None) for k in ("epochs", "batch_size")}
         if any(overrides.values()):
             spec = spec.with_overrides(**overrides)
+        spec = _with_precision(spec, getattr(args, "precision", None), problems)
     except SpecError as exc:
         raise SpecError(exc.problems + problems, source=exc.source) from None
     if problems:
@@ -293,13 +332,31 @@ def _load_run_inputs(args, variants: list[dict]):
     return spec, targets, options
 
 
+def _with_precision(spec, precision: str | None, problems: list):
+    """``spec`` with training.precision replaced by ``--precision`` (a new spec hash, like --epochs)."""
+    from .spec import unknown, validate
+
+    if precision is None:
+        return spec
+    if precision not in PRECISIONS:
+        problems.append(unknown("--precision", "precision", precision, tuple(PRECISIONS)))
+        return spec
+    raw = spec.to_dict()
+    raw["training"]["precision"] = precision
+    return validate(raw, source=spec.source)
+
+
 def cmd_run(args) -> int:
     from .report.summary import write_reports
     from .report.tables import comparison_table
     from .execution.runner import run
 
-    spec, targets, (opts,) = _load_run_inputs(args, [dict(force=args.force, policy=args.policy,
-                                                          repeats=args.repeats, isolate=args.isolate)])
+    spec, targets, (opts,) = _load_run_inputs(args, [dict(force=args.force, policy=args.policy, repeats=args.repeats,
+                                                          isolate=args.isolate, compile=args.compile)])
+    if args.save_models:  # a resumed run has no model to save: every run trains again
+        from .analysis.export import artifacts_root
+
+        opts.force, opts.job_options["save_models"] = True, str(artifacts_root(args.db).absolute())
     records = []
 
     def on_event(ev: dict) -> None:
@@ -308,9 +365,12 @@ def cmd_run(args) -> int:
         progress(ev)
 
     progress = Progress(args.quiet)
+    from .execution.executors import check_options, executors
+
+    check_options(args.executor, args.jobs, args.ray_address)
     try:
-        with _sigterm_as_interrupt():
-            run(spec, targets, opts, on_event)
+        with _sigterm_as_interrupt(), executors(args.executor, args.ray_address) as make:
+            run(spec, targets, opts, on_event, executor=make(args.jobs or 1))
     except KeyboardInterrupt:
         print(f"\ninterrupted: workers stopped; {len(records)} completed run(s) are stored; run the same command "
               f"again to resume", file=sys.stderr)
@@ -340,7 +400,7 @@ def _parity_command(args) -> str:
 
     db = args.db or os.environ.get(ENV_DB)
     opts = [("--targets", args.targets), ("--policy", args.policy), ("--steps", args.steps),
-            ("--epochs", args.epochs), ("--seeds", args.seeds), ("--device", args.device),
+            ("--epochs", args.epochs), ("--precision", args.precision), ("--seeds", args.seeds), ("--device", args.device),
             ("--threads", args.threads), ("--timeout", args.timeout), ("--db", db), ("--out", args.out)]
     return " ".join(["frameworkbench parity", shlex.quote(args.spec)]
                     + [f"{name} {shlex.quote(str(value))}" for name, value in opts if value is not None])
@@ -436,12 +496,14 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "targets": cmd_targets, "results": cmd_results,
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "targets": cmd_targets, "results": cmd_results,
             "report": cmd_report, "parity": cmd_parity, "study": lambda a: _doc_cli().cmd_study(a),
             "codegen": lambda a: _doc_cli().cmd_codegen(a)}
 from .team_cli import COMMANDS as _TEAM_COMMANDS  # noqa: E402  (diff, mlflow)
 
 COMMANDS.update(_TEAM_COMMANDS)
+COMMANDS["export"] = lambda a: __import__("frameworkbench.analysis.export", fromlist=["cmd_export"]).cmd_export(
+    a, Progress(a.quiet))
 
 
 def _doc_cli():

@@ -2,7 +2,7 @@
 
 The generated script has three marked parts:
 
-* ``# --- data``: plain numpy (and scikit-learn / pandas for those sources) that prepares the
+* ``# --- data``: plain numpy (and scikit-learn for the synthetic and sklearn sources, pandas for files) that prepares the
   data exactly as frameworkbench does (the seeded generator or loader, the seeded split,
   standardisation with training-set statistics, float32, the targets encoded for the loss),
   draws the shared initial weights (``init: shared``: Glorot-uniform kernels, zero biases)
@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable, NamedTuple
 
+from .data import synthetic_call
 from .spec import SpecError, Spec, unknown
 from .weights import PLAN_STREAM, WEIGHTS_STREAM, dense_shapes
 
@@ -39,7 +40,7 @@ PARAMS_PREFIX = "params:"
 FINAL_PREFIX = "final:"
 ALIGN_TAG = "# frameworkbench:"  # marks code that only makes the script match frameworkbench's run
 
-SYNTHETIC_STREAM, SPLIT_STREAM = 100, 101  # frameworkbench.data's seed-sequence streams
+SPLIT_STREAM = 101  # frameworkbench.data's seed-sequence stream of the split
 
 
 # ----------------------------------------------------------------------------- data
@@ -58,18 +59,9 @@ def _load_lines(spec: Spec) -> tuple[list[str], list[str]]:
         return ["import pandas as pd"], [f"frame = pd.{reader}({d['path']!r})",
                                          f"y = frame.pop({d['target']!r}).to_numpy()",
                                          "X = frame.to_numpy(dtype=np.float64)"]
-    n, f, noise = d["n_samples"], d["n_features"], d["noise"]
-    out = [f"r = rng({d['seed']}, {SYNTHETIC_STREAM})  # frameworkbench's synthetic {task} data",
-           f"X = r.standard_normal(({n}, {f}))", f"w = r.standard_normal({f}) / np.sqrt({f})"]
-    if task == "binary":
-        out.append(f"y = (3 * (X @ w) + np.sin(2 * X[:, 0]) + {noise!r} * r.standard_normal({n}) > 0)"
-                   ".astype(np.int64)")
-    elif task == "multiclass":
-        out += [f"centers = r.standard_normal(({d['n_classes']}, {f})) * 1.5",
-                f"y = r.integers(0, {d['n_classes']}, {n})", "X = centers[y] + X"]
-    else:
-        out.append(f"y = (X @ w + 0.5 * np.sin(2 * X[:, 0]) + {noise!r} * r.standard_normal({n})).reshape(-1, 1)")
-    return [], out
+    name, kwargs = synthetic_call(task, d, spec.output_units)
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return [f"from sklearn.datasets import {name}"], [f"X, y = {name}({args})  # frameworkbench's synthetic {task} data"]
 
 
 def data_block(spec: Spec) -> list[str]:
@@ -81,9 +73,8 @@ def data_block(spec: Spec) -> list[str]:
                        "framework)", "import numpy as np", *imports]
     out += ["", "", "def rng(seed, stream):  # frameworkbench draws each random stream from (seed, stream)",
             "    return np.random.default_rng(np.random.SeedSequence([seed, stream]))", "", "", *load]
-    if d["source"] != "synthetic":  # labels as int class ids, regression targets as (rows, outputs)
-        out.append("y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)" if task == "regression"
-                   else "y = np.asarray(y).reshape(len(y)).astype(np.int64)")
+    out.append("y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)" if task == "regression"  # (rows, outputs)
+               else "y = np.asarray(y).reshape(len(y)).astype(np.int64)")  # int class ids
     out += [f"n_train = len(X) - round(len(X) * {d['validation_split']!r})  # validation_split",
             f"order = rng({d['seed']}, {SPLIT_STREAM}).permutation(len(X))",
             "X_train, X_val, y_train, y_val = X[order[:n_train]], X[order[n_train:]], y[order[:n_train]], "

@@ -40,24 +40,32 @@ class Dataset:
 
     def summary(self) -> dict:
         return {"source": self.source, "n_train": int(len(self.x_train)), "n_val": int(len(self.x_val)),
-                "n_features": int(self.x_train.shape[1]), "n_classes": self.n_classes}
+                "n_features": int(np.prod(self.x_train.shape[1:])), "n_classes": self.n_classes,
+                **({"input_shape": list(self.x_train.shape[1:])} if self.x_train.ndim > 2 else {})}
 
 
 # --------------------------------------------------------------------------- sources
-def _synthetic(task: str, d: dict) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(np.random.SeedSequence([d["seed"], 100]))
-    n, f, noise = d["n_samples"], d["n_features"], d["noise"]
-    x = rng.standard_normal((n, f))
-    w = rng.standard_normal(f) / np.sqrt(f)
-    if task == "binary":
-        logit = 3 * (x @ w) + np.sin(2 * x[:, 0]) + noise * rng.standard_normal(n)
-        return x, (logit > 0).astype(np.int64)
-    if task == "multiclass":
-        k = d["n_classes"]
-        centers = rng.standard_normal((k, f)) * 1.5
-        y = rng.integers(0, k, n)
-        return centers[y] + x, y
-    y = x @ w + 0.5 * np.sin(2 * x[:, 0]) + noise * rng.standard_normal(n)
+def synthetic_call(task: str, d: dict, n_targets: int = 1) -> tuple[str, dict]:
+    """The scikit-learn generator and its keyword arguments for synthetic data (codegen writes the same call):
+    ``make_classification`` for binary/multiclass, ``make_regression`` for regression; ``random_state`` is
+    ``data.seed``. Returns ``(function name, kwargs)``."""
+    common = {"n_samples": d["n_samples"], "n_features": d["n_features"], "n_informative": d["n_informative"]}
+    if task == "regression":
+        return "make_regression", {**common, "n_targets": n_targets, "noise": d["noise"], "random_state": d["seed"]}
+    return "make_classification", {**common, "n_redundant": d["n_redundant"],
+                                   "n_classes": d["n_classes"] if task == "multiclass" else 2,
+                                   "n_clusters_per_class": d["n_clusters_per_class"], "class_sep": d["class_sep"],
+                                   "flip_y": d["flip_y"], "random_state": d["seed"]}
+
+
+def _synthetic(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from sklearn import datasets
+    except ImportError:
+        raise SpecError([problem("data.source", "source 'synthetic' needs scikit-learn installed "
+                                                "(pip install scikit-learn, or frameworkbench[data])")]) from None
+    name, kwargs = synthetic_call(spec.task, spec.data, spec.output_units)
+    x, y = getattr(datasets, name)(**kwargs)
     return x, y
 
 
@@ -119,6 +127,7 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
                  for v in cols.values()]
         x = np.concatenate(feats, axis=1)
         names = [f"{k}[{j}]" if f.shape[1] > 1 else k for k, f in zip(cols, feats) for j in range(f.shape[1])]
+        sample_shape = next(iter(cols.values())).shape[1:] if len(cols) == 1 else x.shape[1:]
     else:
         try:
             import pandas as pd
@@ -152,6 +161,7 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
             problems.append(problem("data.path", f"non-numeric features in {path}: {exc}"))
             raise SpecError(problems, source=_source(problems, path)) from None
         names = list(map(str, feats.columns))
+        sample_shape = x.shape[1:]
     if x.ndim != 2 or x.shape[1] == 0:
         problems.append(problem("data.path", f"no numeric feature columns in {path}"))
     elif not np.isfinite(x).all():
@@ -160,7 +170,7 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
                                              f"(first in data row {rows[0] + 1}, column {names[cols_[0]]!r})"))
     if problems:
         raise SpecError(problems, source=_source(problems, path))
-    return x, y
+    return x.reshape(len(x), *sample_shape), y  # one NPZ feature array keeps its rank (images, sequences)
 
 
 def _source(problems: list[Problem], path: Path) -> str | None:
@@ -216,19 +226,25 @@ def load_dataset(spec: Spec) -> Dataset:
 def _load_dataset(spec: Spec) -> Dataset:
     d = spec.data
     if d["source"] == "synthetic":
-        x, y = _synthetic(spec.task, d)
+        x, y = _synthetic(spec)
         label = f"synthetic-{spec.task}"
     elif d["source"] == "sklearn":
         x, y = _sklearn(d["name"])
+        if d.get("reshape"):  # the validator checked the size: each row as an image / a sequence
+            x = x.reshape(len(x), *d["reshape"])
         label = f"sklearn:{d['name']}"
     else:
         x, y = _from_file(d)
         label = f"file:{Path(d['path']).name}"
     where = "data.target" if d["source"] == "file" else "data"
     problems: list[Problem] = []
-    if x.shape[1] != spec.n_features:
-        problems.append(problem("input_shape", f"the data has {x.shape[1]} features but input_shape is "
-                                               f"[{spec.n_features}]"))
+    if x.shape[1:] != tuple(spec.input_shape):
+        fix = "" if x.ndim > 2 or len(spec.input_shape) == 1 else (
+            "; give N-D samples as one NPZ array of shape (rows, *input_shape), or data.reshape for scikit-learn "
+            "datasets")
+        what = f"{x.shape[1]} features" if x.ndim == 2 else f"samples of shape {list(x.shape[1:])}"
+        problems.append(problem("input_shape", f"the data has {what} but input_shape is "
+                                               f"{list(spec.input_shape)}{fix}"))
     if spec.task == "regression" and np.asarray(y).reshape(len(y), -1).shape[1] != spec.output_units:
         problems.append(problem("layers", f"the data has {np.asarray(y).reshape(len(y), -1).shape[1]} target "
                                           f"columns but the output layer has {spec.output_units} units"))
@@ -250,7 +266,7 @@ def _load_dataset(spec: Spec) -> Dataset:
     tr, va = order[:n_train], order[n_train:]
     x_train, x_val = x[tr], x[va]
     with np.errstate(over="ignore", invalid="ignore"):  # huge values are reported below, not warned about
-        if d["standardize"]:
+        if d["standardize"]:  # per feature: per position of the sample shape (per pixel and channel for images)
             mean, std = x_train.mean(0), x_train.std(0)
             std[std == 0] = 1.0
             x_train, x_val = (x_train - mean) / std, (x_val - mean) / std

@@ -21,7 +21,7 @@ def add_parsers(sub, db_arg) -> None:
     s.add_argument("study", metavar="NAME|PATH", help="study name in specs/studies/ or a study YAML file")
     s.add_argument("--only", metavar="A,B", help="only these experiments of the study")
     s.add_argument("--seeds", type=int, metavar="N", help="override every experiment's seed count")
-    s.add_argument("--jobs", type=int, metavar="N", help="override how many specs run at a time")
+    add_executor_options(s, jobs_help="at most N runs at a time (default: each experiment's jobs)")
     s.add_argument("--list", action="store_true", help="list the experiments and their runs; run nothing")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     db_arg(s)
@@ -31,6 +31,16 @@ def add_parsers(sub, db_arg) -> None:
     c.add_argument("--target", required=True, metavar="T", help="target whose framework the code uses")
     c.add_argument("--out", metavar="FILE", help="write the script to FILE instead of stdout")
     c.add_argument("--count", action="store_true", help="print the line counts instead of the code")
+
+
+def add_executor_options(p, jobs_help: str = "at most N runs at a time (default 1)") -> None:
+    """--executor, --ray-address, --jobs (``run`` and ``study``)."""
+    p.add_argument("--executor", choices=("local", "ray"), default="local", metavar="local|ray",
+                   help="local: worker processes on this machine (default); ray: each run is a Ray task that "
+                        "starts the same worker process on a cluster node (needs frameworkbench[ray])")
+    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (HOST:PORT, ray://HOST:PORT or auto; "
+                                                        "default: a local Ray instance started and stopped here)")
+    p.add_argument("--jobs", type=int, metavar="N", help=jobs_help)
 
 
 def add_report_options(rep) -> None:
@@ -67,7 +77,8 @@ def cmd_study(args) -> int:
                   flush=True)
 
     try:
-        result = st.run_study(s, db=args.db, only=only, seeds=args.seeds, jobs=args.jobs, on_event=progress)
+        result = st.run_study(s, db=args.db, only=only, seeds=args.seeds, jobs=args.jobs, on_event=progress,
+                              executor=args.executor, ray_address=args.ray_address)
     except KeyboardInterrupt:
         print("\ninterrupted: completed runs are stored", file=sys.stderr)
         return 130

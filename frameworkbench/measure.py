@@ -11,19 +11,62 @@ from . import stats
 
 
 class StepTimer:
-    """Collects per-step durations; adapters call start()/stop() around each synchronised step."""
+    """One epoch's clocks: per-step durations (adapters call start()/stop() around each synchronised
+    step) and the input time (input_start()/input_stop() around each batch's gather and transfer).
 
-    def __init__(self) -> None:
+    Input time spent inside a step's start()/stop() window (a framework that pulls its next batch
+    inside the step) is moved out of that step's duration, so steps and input never overlap.
+    ``instrumented`` is False for an epoch trained without per-step clocks (its durations stay empty).
+    """
+
+    def __init__(self, instrumented: bool = True) -> None:
         self.durations: list[float] = []
+        self.input_s = 0.0
+        self.instrumented = instrumented
         self._t0: float | None = None
+        self._in0: float | None = None
+        self._input_at_start = 0.0
 
     def start(self) -> None:
+        self._input_at_start = self.input_s or 0.0
         self._t0 = time.perf_counter()
 
     def stop(self) -> None:
         if self._t0 is not None:
-            self.durations.append(time.perf_counter() - self._t0)
+            inside = (self.input_s or 0.0) - self._input_at_start
+            self.durations.append(time.perf_counter() - self._t0 - inside)
             self._t0 = None
+
+    def input_start(self) -> None:
+        self._in0 = time.perf_counter()
+
+    def input_stop(self) -> None:
+        if self._in0 is not None:
+            self.input_s += time.perf_counter() - self._in0
+            self._in0 = None
+
+
+INSTRUMENTED_EPOCHS = 2
+"""Epochs timed step by step (the warm-up epoch and the first steady one); frameworks whose per-step
+clock costs time (a Keras per-batch callback) train the later epochs without it."""
+
+OUTSIDE_THRESHOLD = 0.05  # share of an epoch outside the steps above which a run is warned about
+
+
+def instrumented(epoch: int) -> bool:
+    """Whether 0-based ``epoch`` is timed step by step (see :data:`INSTRUMENTED_EPOCHS`)."""
+    return epoch < INSTRUMENTED_EPOCHS
+
+
+def epoch_split(epoch_s: float, timer: StepTimer) -> dict:
+    """One epoch's time as steps + input + the rest (callbacks, metrics, loop overhead; what the two
+    clocks did not see). ``step_s`` is None for an uninstrumented epoch, ``input_s`` None where the
+    input runs outside this process's clocks (an overlapped tf.data pipeline)."""
+    step = sum(timer.durations) if timer.instrumented else None
+    inp = timer.input_s
+    rest = epoch_s - step - (inp or 0.0) if step is not None else None
+    return {"epoch_s": epoch_s, "steps": len(timer.durations) if timer.instrumented else None,
+            "step_s": step, "input_s": inp, "other_s": rest}
 
 
 def summary(values: list[float]) -> dict:

@@ -1,6 +1,7 @@
 """Initial weights drawn in numpy from the spec's seed, in one canonical layout.
 
-Canonical layout is Keras' (dense: kernel (in, out), bias (out,)); each layer module
+Canonical layout is Keras' (dense: kernel (in, out), bias (out,); conv: kernel (*kernel_size, in,
+out)); each layer module
 converts to a framework family's layout (torch: weight (out, in)) with ``to_family``.
 Every layer module draws its own weights (dense: glorot-uniform kernel, zero bias, float32
 -- Keras' defaults), in layer order from one stream, shared by every target under
@@ -8,6 +9,7 @@ Every layer module draws its own weights (dense: glorot-uniform kernel, zero bia
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +54,22 @@ def initial_weights(spec: Spec, seed: int) -> list[Any]:
 
 
 def save(weights: list[Any], path: Path) -> None:
-    """``<name>_<i>`` per array of the i-th weighted layer (``kernel_0``, ``bias_0``, ...)."""
-    np.savez(path, **{f"{name}_{i}": a for i, w in enumerate(weights) for name, a in arrays_of(w).items()})
+    """``<name>_<i>`` per array of the i-th weighted layer (``kernel_0``, ``bias_0``, ...) and
+    ``class_<i>``, the name of its weights class (``DenseWeights``, ``ConvWeights``)."""
+    arrays = {f"{name}_{i}": a for i, w in enumerate(weights) for name, a in arrays_of(w).items()}
+    np.savez(path, **arrays, **{f"class_{i}": np.array(type(w).__name__) for i, w in enumerate(weights)})
 
 
-def load(path: Path) -> list[DenseWeights]:
-    """What :func:`save` wrote (dense layers' weights)."""
+def load(path: Path) -> list[Any]:
+    """What :func:`save` wrote: every weighted layer's weights, of its own class, in layer order."""
     with np.load(path, allow_pickle=False) as z:
-        n = sum(1 for k in z.files if k.startswith("kernel_"))
-        return [DenseWeights(z[f"kernel_{i}"], z[f"bias_{i}"] if f"bias_{i}" in z.files else None)
-                for i in range(n)]
+        n = sum(1 for k in z.files if k.startswith("class_"))
+        out = []
+        for i in range(n):
+            cls = layer_types.WEIGHTS[str(z[f"class_{i}"])]
+            names = [f.name for f in dataclasses.fields(cls)]
+            out.append(cls(**{k: z[f"{k}_{i}"] if f"{k}_{i}" in z.files else None for k in names}))
+        return out
 
 
 def flatten(weights: list[Any]) -> list[np.ndarray]:

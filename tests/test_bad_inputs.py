@@ -16,7 +16,7 @@ import pytest
 
 from conftest import cli
 from frameworkbench import cli as cli_module
-from frameworkbench import runner
+from frameworkbench.execution import runner
 from frameworkbench.spec import FIELDS, OPTIMIZERS, SpecError, fmt, invalid_values, validate
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -139,12 +139,19 @@ def _base_for(field) -> tuple[dict, list]:
            "optimizer": {"name": "adam"}, "training": {}, "data": dict(DATA_BY_SOURCE["synthetic"]),
            "layers": [{"type": "dense", "units": 6, "activation": {"name": "relu"}},
                       {"type": "dense", "units": 1, "activation": {"name": "sigmoid"}}]}
-    when = dict(part.split(": ") for part in field.when.split(", ")) if field.when else {}
+    when: dict = {}
+    for part in field.when.split(", ") if field.when else []:  # "type: conv1d, conv2d": several values of a key
+        key, _, value = part.rpartition(": ")
+        when[key or last] = f"{when[last]}, {value}" if not key else value
+        last = key or last
     if "source" in when:
         raw["data"] = dict(DATA_BY_SOURCE[when["source"]])
     if when.get("task") == "multiclass":
         raw.update(task="multiclass", loss={"name": "sparse_categorical_crossentropy"})
         raw["layers"][1] = {"type": "dense", "units": 3, "activation": {"name": "softmax"}}
+    if when.get("task") == "regression":
+        raw.update(task="regression", loss={"name": "mse"}, metrics=["mae"])
+        raw["layers"][1] = {"type": "dense", "units": 1, "activation": {"name": "linear"}}
     if when.get("name") in OPTIMIZERS:
         raw["optimizer"]["name"] = when["name"]
     keys: list = field.path.split(".")
@@ -152,7 +159,11 @@ def _base_for(field) -> tuple[dict, list]:
         keys[0:1] = ["layers", 0]
         if "type" in when:  # a layer type's own field: that type's example layer, after a first dense layer
             keys[1] = 1
-            raw["layers"].insert(1, copy.deepcopy(LAYERS[when["type"].split(", ")[0]].EXAMPLES[0][1]))
+            shape, example = LAYERS[when["type"].split(", ")[0]].EXAMPLES[0]
+            raw["layers"].insert(1, copy.deepcopy(example))
+            if len(shape) > 1:  # an N-D layer (conv, pool): on an N-D input, then back to a vector
+                raw["input_shape"], raw["layers"][2:2] = list(shape), [{"type": "flatten"}]
+                raw["data"] = {"source": "file", "path": "data.npz", "target": "y"}
         if "name" in when:  # an activation's parameter
             raw["layers"][0]["activation"] = {"name": when["name"]}
     return raw, keys
@@ -188,3 +199,43 @@ def test_invalid_values_from_the_field_table_are_refused(field, value):
 def test_every_constrained_field_yields_invalid_values():
     assert all(invalid_values(f) for f in FIELDS.values())
     assert len(DERIVED) >= 100
+
+
+# --------------------------------------------------------------------------- shapes of N-D layers (issue 11)
+_IMAGE = {"task": "multiclass", "input_shape": [8, 8, 1], "loss": "sparse_categorical_crossentropy",
+          "data": {"source": "sklearn", "name": "digits", "reshape": [8, 8, 1]}}
+_OUT = {"type": "dense", "units": 10, "activation": "softmax"}
+SHAPE_CASES = [  # (layers, the problem's first words, words the message must hold: shapes and the fix)
+    ([{"type": "flatten"}, {"type": "conv2d", "filters": 2, "kernel_size": 3}, {"type": "flatten"}, _OUT],
+     "layers[1]: conv2d needs an input of rank 3", ["got rank 1", "input shape [64]", "before any flatten"]),
+    ([{"type": "conv2d", "filters": 2, "kernel_size": [9, 3]}, {"type": "flatten"}, _OUT],
+     "layers[0]: conv2d.kernel_size [9, 3] is larger than its input [8, 8]", ["padding 'same'", "[8, 8, 1]"]),
+    ([{"type": "conv2d", "filters": 2, "kernel_size": 3}, {"type": "max_pool2d", "pool_size": 4},
+      {"type": "max_pool2d", "pool_size": 2}, {"type": "flatten"}, _OUT],
+     "layers[2]: max_pool2d.pool_size [2, 2] is larger than its input [1, 1]", ["output would be [0, 0]",
+                                                                              "input shape [1, 1, 2]"]),
+    ([{"type": "conv2d", "filters": 2, "kernel_size": [3, 3, 3]}, {"type": "flatten"}, _OUT],
+     "layers[0]: conv2d.kernel_size [3, 3, 3] has 3 values", ["needs 1 or 2"]),
+    ([{"type": "conv2d", "filters": 2, "kernel_size": 3}, _OUT],
+     "layers: the model's output has shape [6, 6, 10]", ["add a flatten or global pooling layer"]),
+]
+
+
+@pytest.mark.parametrize("layers,first,words", SHAPE_CASES, ids=[c[1].split(":")[0] + "-" + c[1].split()[1]
+                                                                 for c in SHAPE_CASES])
+def test_layer_shapes_are_checked_before_any_worker(layers, first, words, in_corpus, capsys):
+    spec = in_corpus / "shapes.json"
+    spec.write_text(json.dumps({**_IMAGE, "layers": layers}))
+    code, err = call(["run", str(spec), "--targets", "torch", "--db", str(in_corpus / "r.db")], capsys)
+    assert code == 2 and "Traceback" not in err, err
+    line = next(ln for ln in err.splitlines() if "error:" in ln)
+    assert first in line and all(w in line for w in words), line
+
+
+def test_reshape_must_fit_the_dataset_and_the_input_shape():
+    with pytest.raises(SpecError, match=r"data.reshape: got \[8, 8, 2\] \(128 values\), but dataset 'digits' has 64 "):
+        validate({**_IMAGE, "input_shape": [8, 8, 2], "data": {**_IMAGE["data"], "reshape": [8, 8, 2]},
+                  "layers": [{"type": "flatten"}, _OUT]})
+    with pytest.raises(SpecError, match=r"input_shape: input_shape is \[8, 8, 1\], but dataset 'digits' gives "
+                                        r"vectors of 64 features; set data.reshape"):
+        validate({**_IMAGE, "data": {"source": "sklearn", "name": "digits"}, "layers": [{"type": "flatten"}, _OUT]})

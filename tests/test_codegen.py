@@ -144,7 +144,7 @@ def test_generated_script_reproduces_the_stored_run(target, tmp_path, db_path):
 
 def test_data_part_matches_the_core_for_every_study_spec():
     from conftest import ROOT
-    from frameworkbench import study
+    from frameworkbench.analysis import study
 
     for name in ("frameworks", "activations", "layers"):
         for exp in study.load(name, root=ROOT).experiments:

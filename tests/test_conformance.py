@@ -16,7 +16,7 @@ import pytest
 
 from frameworkbench import data, reference, weights
 from frameworkbench.layers import LAYERS
-from frameworkbench.runner import RunOptions, run
+from frameworkbench.execution.runner import RunOptions, run
 from frameworkbench.spec import validate
 from frameworkbench.targets import TARGETS
 
@@ -47,35 +47,63 @@ LAYER_EXAMPLES = {
     "activation": [{"type": "dense", "units": 9}, {"type": "activation", "activation": {"name": "elu", "alpha": 0.5}},
                    {"type": "activation", "activation": "sigmoid"}],
 }
+# N-D layer types: digits as 8x8x1 images or as 8 steps of 8 features; several types share one spec (one run per
+# target), with Keras' asymmetric 'same' padding (even windows, strides > 1) in each.
+_C2 = {"type": "conv2d", "filters": 3, "kernel_size": 2, "padding": "same", "activation": "tanh"}
+_IMAGES = [_C2, {"type": "avg_pool2d", "pool_size": 3, "strides": 2, "padding": "same"},
+           {"type": "max_pool2d", "pool_size": 2, "padding": "same"},
+           {"type": "conv2d", "filters": 4, "kernel_size": [2, 1], "strides": [1, 2], "padding": "same"},
+           {"type": "global_max_pool2d"}, {"type": "flatten"}]  # flatten: a no-op on vectors, Keras' order
+_STEPS = [{"type": "conv1d", "filters": 4, "kernel_size": 2, "strides": 2, "padding": "same", "activation": "elu"},
+          {"type": "max_pool1d", "pool_size": 2, "strides": 1, "padding": "same"},
+          {"type": "avg_pool1d", "pool_size": 2}, {"type": "global_avg_pool1d"}]
+# global_avg_pool2d and global_max_pool1d run the same builders as these two with the other KIND (reference:
+# tests/test_layers.py); they share these specs' runs instead of two more specs per target.
+N_D = {**{lay["type"]: ("images", _IMAGES) for lay in _IMAGES}, **{lay["type"]: ("steps", _STEPS) for lay in _STEPS},
+       "global_max_pool1d": ("steps", _STEPS), "global_avg_pool2d": ("images", _IMAGES)}
+# The N-D types run on one target per weight family (~60 s in all): torch (channels-first kernels, explicit pads),
+# Keras on TensorFlow, Flax; `frameworkbench parity specs/cnn_digits.yaml --targets all` covers every target.
+N_D_TARGETS = ("torch", "keras:tensorflow", "flax")
 _cache: dict[tuple[str, str], dict] = {}
 
 
 def layer_spec(layer_type: str):
     raw = dict(SPEC.raw)
-    return validate({**raw, "name": f"conformance-{layer_type}",
-                     "layers": [*LAYER_EXAMPLES[layer_type], {"type": "dense", "units": 3, "activation": "softmax"}]})
+    out = {"type": "dense", "units": 3, "activation": "softmax"}
+    if layer_type not in N_D:
+        return validate({**raw, "name": f"conformance-{layer_type}", "layers": [*LAYER_EXAMPLES[layer_type], out]})
+    name, layers = N_D[layer_type]
+    shape = [8, 8] if "steps" in name else [8, 8, 1]
+    return validate({**raw, "name": f"conformance-{name}", "task": "multiclass", "input_shape": shape,
+                     "layers": [*layers, {**out, "units": 10}], "training": {**raw["training"], "batch_size": 64},
+                     "data": {"source": "sklearn", "name": "digits", "reshape": shape}})
 
 
 def probe(name: str, layer_type: str = "") -> dict:
     target = TARGETS[name]
     if not target.is_installed():
         pytest.skip(f"requires: {', '.join(target.missing_modules())} installed")
-    if (name, layer_type) not in _cache:
-        spec = layer_spec(layer_type) if layer_type else SPEC
-        (_cache[name, layer_type],) = run(spec, [target], RunOptions(mode="probe", store=False, timeout=300))
-    rec = _cache[name, layer_type]
+    spec = layer_spec(layer_type) if layer_type else SPEC
+    if (name, spec.name) not in _cache:  # layer types that share a spec share its run
+        (_cache[name, spec.name],) = run(spec, [target], RunOptions(mode="probe", store=False, timeout=300))
+    rec = _cache[name, spec.name]
     assert rec["status"] == "ok", rec.get("error") + "\n" + str(rec.get("stderr_tail"))
     return rec
 
 
 def test_every_layer_type_has_an_example():
-    assert set(LAYER_EXAMPLES) == set(LAYERS)
-    assert {lay.type for lay in SPEC.layers} == set(LAYERS)
+    assert set(LAYER_EXAMPLES) | set(N_D) == set(LAYERS)
+    shared = {"global_max_pool1d", "global_avg_pool2d"}  # the other KIND of a global pool in the spec
+    assert all(layer_type in {lay["type"] for lay in layer_spec(layer_type).raw["layers"]}
+               for layer_type in set(LAYERS) - shared)
+    assert {lay.type for lay in SPEC.layers} == set(LAYER_EXAMPLES)
 
 
 @pytest.mark.parametrize("layer_type", sorted(LAYERS))
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_layer_type_builds_and_matches_reference(name, layer_type):
+    if layer_type in N_D and name not in N_D_TARGETS:
+        pytest.skip(f"N-D layer types run on {', '.join(N_D_TARGETS)} (one target per weight family)")
     spec = layer_spec(layer_type)
     rec = probe(name, layer_type)
     assert rec["param_count"] == weights.param_count(spec)

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, SPECS, cli
 from frameworkbench import activations as ref
-from frameworkbench import study
+from frameworkbench.analysis import study
 from frameworkbench.report import document, i18n
 from frameworkbench.spec import Activation, load_spec
 from frameworkbench.store import Store

@@ -131,8 +131,8 @@ def test_codegen_cli_output_runs_and_prints_the_parameter_count(tmp_path):
 
 
 @pytest.mark.parametrize("module, cls, env", [
-    ("tf_tape", "TfGradientTapeAdapter", {"TF_USE_LEGACY_KERAS": "1"}),
-    ("keras_stateless", "KerasStatelessAdapter", {"KERAS_BACKEND": "jax"}),
+    ("tf_keras.tape", "TfGradientTapeAdapter", {"TF_USE_LEGACY_KERAS": "1"}),
+    ("keras3.stateless", "KerasStatelessAdapter", {"KERAS_BACKEND": "jax"}),
 ])
 def test_low_level_targets_train_through_their_own_loop(module, cls, env):
     """The loop variants must never fall back to the parent adapter's ``model.fit``: every epoch goes

@@ -32,7 +32,7 @@ def test_registry_lookup_and_protocol():
         assert [a for a in PROTOCOL if not hasattr(mod, a)] == [] and mod.EXAMPLES
         assert mod.ACTIVATION in ("optional", "required", None)
         assert all(f"layers[].{key}" in FIELDS for key in mod.FIELDS)
-    with pytest.raises(ValueError, match="unknown layer type 'conv9d'; expected one of: activation, dense"):
+    with pytest.raises(ValueError, match="unknown layer type 'conv9d'; expected one of: activation, avg_pool1d, "):
         layers.get("conv9d")
 
 
@@ -47,9 +47,10 @@ def test_shape_params_and_spec_round_trip(name, shape, ex):
     assert mod.saved_elements(lay, shape) >= 1
     # the validator reads the layer from a spec and infers the same shape
     spec = validate({"task": "regression", "input_shape": list(shape), "loss": "mse", "metrics": [],
-                     "layers": [{"type": "dense", "units": shape[-1]}, ex],
-                     "data": {"source": "synthetic", "n_samples": 64, "n_features": shape[0]}})
-    assert spec.layers[1].to_dict() == ex and spec.shapes[-1] == out
+                     "layers": [{"type": "dense", "units": shape[-1]}, ex,  # then a vector output
+                                *([{"type": "flatten"}, {"type": "dense", "units": 1}] if len(out) > 1 else [])],
+                     "data": {"source": "file", "path": "data.npz", "target": "y"}})
+    assert spec.layers[1].to_dict() == ex and spec.shapes[2] == out
 
 
 @pytest.mark.parametrize("name,shape,ex", CASES, ids=IDS)

@@ -13,7 +13,7 @@ def _loaded_after(code: str) -> list[str]:
 
 
 def test_import_and_core_modules_load_no_framework():
-    code = ("import frameworkbench, frameworkbench.api, frameworkbench.runner, frameworkbench.cli, "
+    code = ("import frameworkbench, frameworkbench.api, frameworkbench.execution.runner, frameworkbench.cli, "
             "frameworkbench.report.summary, frameworkbench.adapters, frameworkbench.adapters.base\n"
             "frameworkbench.cli.parser()")
     assert _loaded_after(code) == []

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import SPECS, cli
 from frameworkbench import measure
-from frameworkbench.runner import spread_warnings
+from frameworkbench.execution.runner import spread_warnings
 from frameworkbench.targets import TARGETS
 
 

@@ -28,7 +28,7 @@ def test_analyze_names_first_step_out_of_tolerance():
             arrays[f"{name}_kernel_{i}"] = w.kernel
             arrays[f"{name}_bias_{i}"] = w.bias
     steps = list(ref["step_losses"])
-    steps[3] *= 1.01  # the fourth step drifts by 1 %
+    steps[3] *= 1.005  # the fourth step drifts by 0.5 % (inside "close", 1e-2; 1 % sits on its edge)
     rec = {"arrays": arrays, "parity": {"step_losses": steps, "epoch_losses": ref["epoch_losses"],
                                         "first_batch_loss": ref["first_batch_loss"]}}
     out = parity.analyze(rec, ref)
@@ -59,7 +59,7 @@ def test_parity_command_aligned_and_native(db_path, tmp_path):
     d = {r["target"]: r["defaults"] for r in native if r["seed"] == 0}
     assert d["torch"]["adam_epsilon"] == 1e-8 and d["keras:jax"]["adam_epsilon"] == 1e-7
     assert d["torch"]["leaky_relu_slope"] == 0.01 and d["keras:jax"]["leaky_relu_slope"] == 0.3
-    assert d["torch"]["bce_at_p0_y1"] == pytest.approx(100.0)
+    assert d["torch"]["bce_at_p0_y1"] == pytest.approx(1000.0)  # BCEWithLogitsLoss on logits: fused, unclipped
     report = (tmp_path / "parity-seed_torch_sequential.md").read_text()
     assert "## What differs by default" in report
     row = next(line for line in unpadded(report).splitlines() if line.startswith("| Adam ε |"))

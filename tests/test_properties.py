@@ -250,7 +250,7 @@ def test_mutated_npz_files_load_or_fail_cleanly(arrays, task, seed):
 @given(mutated_specs())
 def test_valid_mutations_run_to_a_record(tmp_path_factory, raw):
     """A mutated spec that validates runs in a real worker (torch) to a stored ok or diverged record."""
-    from frameworkbench.runner import RunOptions, run
+    from frameworkbench.execution.runner import RunOptions, run
     from frameworkbench.store import Store
     from frameworkbench.targets import get_target
 

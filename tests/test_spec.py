@@ -128,6 +128,14 @@ def _variant_for(field, spec_dict) -> dict:
     elif "multiclass" in field.when:
         raw.update(task="multiclass", loss="sparse_categorical_crossentropy")
         raw["layers"][-1].update(units=3, activation="softmax")
+    elif field.when.startswith("type: ") and "dense" not in field.when:  # a conv / pool field: that layer first
+        from frameworkbench.layers import LAYERS
+
+        shape, example = LAYERS[field.when[6:].split(", ")[0]].EXAMPLES[0]
+        raw.update(input_shape=list(shape), layers=[dict(example), {"type": "flatten"}, *raw["layers"]])
+    elif "task: regression" in field.when:
+        raw.update(task="regression", loss="mse", metrics=["mae"])
+        raw["layers"][-1].update(units=1, activation="linear")
     return raw
 
 
@@ -219,3 +227,16 @@ def test_spec_is_typed_frozen_and_rebuilt_from_its_snapshot(spec_dict):
     assert s.loss["name"] == "binary_crossentropy"
     back = from_snapshot(s.to_dict(), source="x.yaml")
     assert back == s and back.hash == s.hash and back.to_dict() == s.to_dict() and back.source == "x.yaml"
+
+
+def test_image_input_shape_and_conv_layers_normalise():
+    """N-D input_shape, conv/pool sizes given as ints become lists, pool strides default to pool_size."""
+    s = load_spec("specs/cnn_digits.yaml")
+    assert s.input_shape == (8, 8, 1) and s.data["reshape"] == [8, 8, 1]
+    assert s.shapes == ((8, 8, 1), (8, 8, 8), (4, 4, 8), (2, 2, 16), (64,), (10,))
+    assert s.raw["layers"][0] == {"type": "conv2d", "filters": 8, "kernel_size": [3, 3], "strides": [1, 1],
+                                  "padding": "same", "activation": {"name": "relu"}, "use_bias": True}
+    assert s.raw["layers"][1] == {"type": "max_pool2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}
+    assert problems({**s.raw, "input_shape": [8, 8, 1, 1]})[0].startswith("input_shape: expected a list of 1 to 3")
+    assert "layers[0].kernel_size" in problems({**s.raw, "layers": [{**s.raw["layers"][0], "kernel_size": [0, 3]},
+                                                                     *s.raw["layers"][1:]]})[0]

@@ -24,7 +24,7 @@ def test_glorot_layout_and_determinism(spec_dict, tmp_path):
     assert all(np.array_equal(a.kernel, b.kernel) for a, b in zip(w, again))
     assert not np.array_equal(w[0].kernel, weights.initial_weights(s, 6)[0].kernel)
     weights.save(w, tmp_path / "w.npz")
-    assert sorted(np.load(tmp_path / "w.npz").files) == ["bias_0", "bias_1", "kernel_0", "kernel_1"]
+    assert sorted(np.load(tmp_path / "w.npz").files) == ["bias_0", "bias_1", "class_0", "class_1", "kernel_0", "kernel_1"]
     loaded = weights.load(tmp_path / "w.npz")
     assert all(np.array_equal(a.kernel, b.kernel) and np.array_equal(a.bias, b.bias) for a, b in zip(w, loaded))
 
@@ -45,3 +45,18 @@ def test_reference_forward_matches_manual(spec_dict):
     h = np.maximum(x @ w[0].kernel + w[0].bias, 0)
     expected = 1 / (1 + np.exp(-(h @ w[1].kernel + w[1].bias)))
     assert np.allclose(reference.forward(s, w, x), expected, atol=1e-12)
+
+
+def test_save_and_load_keep_every_layer_type(tmp_path):
+    """Convolution and dense weights come back of their own class, in layer order (a file the worker reads)."""
+    s = validate({"task": "multiclass", "input_shape": [6, 6, 1], "loss": "sparse_categorical_crossentropy",
+                  "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3, "use_bias": False},
+                             {"type": "max_pool2d"}, {"type": "flatten"},
+                             {"type": "dense", "units": 3, "activation": "softmax"}],
+                  "data": {"source": "file", "path": "d.npz", "target": "y"}})
+    w = weights.initial_weights(s, 1)
+    weights.save(w, tmp_path / "w.npz")
+    back = weights.load(tmp_path / "w.npz")
+    assert [type(b).__name__ for b in back] == ["ConvWeights", "DenseWeights"]
+    assert back[0].kernel.shape == (3, 3, 1, 2) and back[0].bias is None
+    assert all(np.array_equal(a, b) for x, y in zip(w, back) for a, b in zip(weights.flatten([x]), weights.flatten([y])))

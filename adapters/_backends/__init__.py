@@ -3,8 +3,10 @@
 Like Keras 3's ``keras/src/backend/{jax,torch,tensorflow}/``: every module here defines the
 same functions, and an adapter picks one with :func:`get` from its target's ``backend``:
 
-- ``configure(threads, policy)``: thread counts and (``policy == "aligned"``) exact float32
-  matmuls and deterministic kernels; returns what is in force;
+- ``configure(threads, policy, precision, compile)``: thread counts, the float32 matmul mode of
+  :func:`float32_matmul` and (``policy == "aligned"``) deterministic kernels; returns what is in force;
+- ``matmul_precision(device, compute_dtype)``: the effective matmul precision read back from the
+  framework at run time (``runtime.matmul_precision`` of every record, see :func:`effective`);
 - ``unavailable(device)``: None if cpu/gpu/tpu is usable, else the reason;
 - ``placement(device)``: context manager placing new variables (a no-op where arrays follow jit);
 - ``devices(kind)``: the framework's own names of its devices of that kind (cpu, gpu, tpu);
@@ -32,6 +34,25 @@ def get(name: str | None, target: str = "?") -> ModuleType:
         raise Unsupported(f"unsupported: backend {name!r} on target {target!r}; expected one of: "
                           f"{', '.join(BACKENDS)}")
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def float32_matmul(policy: str, precision: str) -> str | None:
+    """The float32 matmul mode a run sets: ``tf32`` (TF32 allowed), ``exact`` (TF32 off, JAX
+    ``highest``), or None (leave the framework's default: the native policy at precision float32)."""
+    if precision == "tf32":
+        return "tf32"
+    return None if policy == "native" and precision == "float32" else "exact"
+
+
+def effective(device: str, compute_dtype: str, reduced: bool, setting: str) -> dict:
+    """The ``runtime.matmul_precision`` record: ``effective`` is the precision the matmuls compute at
+    (the compute dtype when below float32; ``tf32`` when float32 matmuls may use TF32 on this GPU;
+    else ``float32``), ``setting`` the framework values it was read from."""
+    if compute_dtype != "float32":
+        value = compute_dtype
+    else:
+        value = "tf32" if reduced and device == "gpu" else "float32"
+    return {"effective": value, "device": device, "compute_dtype": compute_dtype, "setting": setting}
 
 
 def device_kind(name: str) -> str:

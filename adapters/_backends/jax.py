@@ -9,10 +9,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import effective, float32_matmul
 
-def configure(threads: int, policy: str) -> dict[str, Any]:
-    if policy == "aligned":  # TF32-free matmuls on GPU (no effect on CPU)
-        jax.config.update("jax_default_matmul_precision", "highest")
+EXACT = ("highest", "float32")  # jax_default_matmul_precision values that keep float32 matmuls exact
+
+
+def configure(threads: int, policy: str, precision: str = "float32", compile: str = "default") -> dict[str, Any]:
+    mode = float32_matmul(policy, precision)
+    if mode is not None:  # "highest": TF32-free matmuls on GPU; "tensorfloat32": TF32 allowed (CPU: no effect)
+        jax.config.update("jax_default_matmul_precision", "highest" if mode == "exact" else "tensorfloat32")
     # XLA's CPU thread pool has no runtime setter; the worker limits the process to
     # `threads` cores by CPU affinity, which XLA honours when sizing its pool.
     return {"jax_default_backend": jax.default_backend(), "jax_device_count": jax.device_count(),
@@ -53,6 +58,20 @@ def device_memory_peak(device: str) -> dict[str, Any] | None:
 
 def tf32() -> Any:
     return str(jax.config.jax_default_matmul_precision or "default (TF32 on GPU)")
+
+
+def matmul_precision(device: str, compute_dtype: str) -> dict[str, Any]:
+    # None/"default"/"high"/"tensorfloat32"/"bfloat16": XLA may use TF32 (GPU) or bfloat16 passes (TPU)
+    value = jax.config.jax_default_matmul_precision
+    reduced = str(value) not in EXACT
+    dev = jax.devices()[0]
+    if device == "gpu":
+        cc = getattr(dev, "compute_capability", None)
+        reduced = reduced and (cc is None or float(cc) >= 8.0)
+    if device == "tpu" and reduced and compute_dtype == "float32":
+        compute_dtype = "bfloat16"  # TPU's default float32 matmul runs in bfloat16 passes
+    return effective(device, compute_dtype, reduced,
+                     f"jax_default_matmul_precision={value!r} on {dev.platform}")
 
 
 def value_and_derivative(fn: Callable, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

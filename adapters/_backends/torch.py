@@ -7,16 +7,21 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from . import effective, float32_matmul
 
-def configure(threads: int, policy: str) -> dict[str, Any]:
+
+def configure(threads: int, policy: str, precision: str = "float32", compile: str = "default") -> dict[str, Any]:
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(threads)
     except RuntimeError:  # only settable before the first parallel work
         pass
+    mode = float32_matmul(policy, precision)
+    if mode is not None:  # exact float32 matmuls (TF32 off) or TF32 allowed
+        torch.set_float32_matmul_precision("highest" if mode == "exact" else "high")
+        torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
+        torch.backends.cudnn.allow_tf32 = mode == "tf32"
     if policy == "aligned":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
         torch.use_deterministic_algorithms(True, warn_only=True)
     return {"torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads(),
             "tf32": bool(torch.backends.cuda.matmul.allow_tf32),
@@ -53,6 +58,15 @@ def device_memory_peak(device: str) -> dict[str, Any] | None:
 
 def tf32() -> Any:
     return bool(torch.backends.cuda.matmul.allow_tf32)
+
+
+def matmul_precision(device: str, compute_dtype: str) -> dict[str, Any]:
+    allow, mode = bool(torch.backends.cuda.matmul.allow_tf32), torch.get_float32_matmul_precision()
+    reduced = allow or mode != "highest"
+    if device == "gpu" and torch.cuda.is_available():
+        reduced = reduced and torch.cuda.get_device_capability() >= (8, 0)
+    return effective(device, compute_dtype, reduced,
+                     f"torch.backends.cuda.matmul.allow_tf32={allow}, get_float32_matmul_precision()={mode!r}")
 
 
 def value_and_derivative(fn: Callable, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

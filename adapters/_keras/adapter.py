@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -35,7 +35,30 @@ def _activation(adapter: "KerasAdapter", lay, input_shape) -> list:
     return [adapter.activation_layer(lay.activation)]
 
 
-BUILDERS = {"dense": _dense, "activation": _activation}
+def _conv(adapter: "KerasAdapter", lay, input_shape) -> list:
+    plain = lay.activation.name in PLAIN_ACTIVATIONS
+    cls = getattr(adapter.keras.layers, f"Conv{lay.RANK}D")
+    out = [cls(lay.filters, kernel_size=lay.window, strides=lay.steps, padding=lay.padding,
+               activation=lay.activation.name if plain else None, use_bias=lay.use_bias)]
+    return out if plain else out + [adapter.activation_layer(lay.activation)]
+
+
+def _pool(adapter: "KerasAdapter", lay, input_shape) -> list:
+    kind = {"max": "Max", "avg": "Average"}[lay.KIND]
+    if lay.type.startswith("global_"):
+        return [getattr(adapter.keras.layers, f"Global{kind}Pooling{lay.RANK}D")()]
+    cls = getattr(adapter.keras.layers, f"{kind}Pooling{lay.RANK}D")
+    return [cls(pool_size=lay.window, strides=lay.steps, padding=lay.padding)]
+
+
+def _flatten(adapter: "KerasAdapter", lay, input_shape) -> list:
+    return [adapter.keras.layers.Flatten()]
+
+
+BUILDERS = {"dense": _dense, "activation": _activation, "conv1d": _conv, "conv2d": _conv, "flatten": _flatten,
+            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)}}
+# Keras layer class -> the spec layer type whose weights it holds
+WEIGHTED = {"Dense": "dense", "Conv1D": "conv1d", "Conv2D": "conv2d"}
 
 
 # ----------------------------------------------------------------------------- gradients per backend
@@ -79,6 +102,8 @@ class OwnLoop:
     """
 
     TRAINING_API = ""
+    SUPPORTED_COMPILE = frozenset({"default"})  # the loop compiles its own step (jax.jit / tf.function)
+    SUPPORTED_PRECISIONS = frozenset({"float32", "tf32", "mixed_bfloat16", "bfloat16"})  # no loss scaling
 
     def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
             on_epoch) -> None:
@@ -98,6 +123,9 @@ class KerasAdapter(Adapter):
     backend = "tensorflow"
     SLOPE_ARG = "negative_slope"  # LeakyReLU's slope argument (tf_keras calls it alpha)
     FIT_DEFAULT = "model.fit defaults (jit_compile='auto')"  # how fit runs its step (diagnostics)
+    SUPPORTED_COMPILE = frozenset({"default", "eager", "jit"})
+    # --compile -> model.compile arguments; jit: XLA on TensorFlow and JAX, torch.compile on the torch backend
+    COMPILE_ARGS = {"default": {}, "eager": {"run_eagerly": True, "jit_compile": False}, "jit": {"jit_compile": True}}
 
     # -- model -------------------------------------------------------------------
     def activation_layer(self, act: Activation):
@@ -126,85 +154,124 @@ class KerasAdapter(Adapter):
             K.utils.set_random_seed(seed)
         if "epsilon" in spec.loss and self.policy == "aligned":
             self._set_epsilon(spec.loss["epsilon"])
-        layers = [K.Input(shape=(spec.n_features,)), *self.build_layers(spec)]
+        # the dtype policy: float32 (also for tf32), mixed_bfloat16 / mixed_float16 (float32 variables,
+        # compile() wraps the optimizer in a LossScaleOptimizer for float16) or bfloat16 (everything)
+        K.mixed_precision.set_global_policy("float32" if self.compute_dtype == "float32" else self.precision)
+        layers = [K.Input(shape=tuple(spec.input_shape)), *self.build_layers(spec)]
         with self.runtime.placement(self.device):
             model = K.Sequential(layers)
             model.compile(optimizer=self._optimizer(spec.optimizer),
-                          loss=getattr(K.losses, LOSSES[spec.loss["name"]])())
+                          loss=getattr(K.losses, LOSSES[spec.loss["name"]])(), **self.COMPILE_ARGS[self.compile])
+        if self.compile == "jit" and not getattr(model, "jit_compile", False):
+            raise Unsupported(f"unsupported: --compile jit on target {self.target.name!r}: Keras turned "
+                              "jit_compile off for this model (no silent fallback)")
         return model
 
     def _dense_layers(self, model: Any) -> list:
         return [lay for lay in model.layers if isinstance(lay, self.keras.layers.Dense)]
 
+    def _weighted_layers(self, model: Any) -> list[tuple[Any, str]]:
+        """(Keras layer, spec layer type) of every layer with weights, in order."""
+        return [(lay, WEIGHTED[type(lay).__name__]) for lay in model.layers if type(lay).__name__ in WEIGHTED]
+
     def set_weights(self, model: Any, weights: list[DenseWeights]) -> None:
-        for layer, w in zip(self._dense_layers(model), weights, strict=True):
-            layer.set_weights(list(self.to_native(w).values()))  # kernel, bias: Keras' own order
+        for (layer, kind), w in zip(self._weighted_layers(model), weights, strict=True):
+            layer.set_weights(list(self.to_native(w, kind).values()))  # kernel, bias: Keras' own order
 
     def get_weights(self, model: Any) -> list[DenseWeights]:
         out = []
-        for layer in self._dense_layers(model):
-            arrays = [np.asarray(a) for a in layer.get_weights()]
-            out.append(self.from_native(dict(zip(("kernel", "bias"), arrays))))
+        for layer, kind in self._weighted_layers(model):
+            arrays = [np.asarray(a, dtype=np.float32) for a in layer.get_weights()]  # bfloat16 variables too
+            out.append(self.from_native(dict(zip(("kernel", "bias"), arrays)), kind))
         return out
 
     def count_params(self, model: Any) -> int:
         return int(model.count_params())
 
     # -- training ----------------------------------------------------------------
-    def _timer_callback(self, timer: StepTimer):
+    def _timer_callback(self, current: Callable[[], StepTimer]):
         K = self.keras
 
         class StepClock(K.callbacks.Callback):
             # Keras hands batch-end logs to a callback as host values, so the step has finished.
             def on_train_batch_begin(self, batch, logs=None):
-                timer.start()
+                current().start()
 
             def on_train_batch_end(self, batch, logs=None):
-                timer.stop()
+                current().stop()
 
         return StepClock()
 
     def train(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
-              timer: StepTimer) -> float:
+              timer: StepTimer, order: np.ndarray | None = None) -> float:
+        if order is not None:  # one epoch on its own (probes); full runs go through fit
+            x, y = x[order], y[order]
         hist = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                         callbacks=[self._timer_callback(timer)])
+                         callbacks=[self._timer_callback(lambda: timer)])
         return float(hist.history["loss"][0])
 
     def fit(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, plan: np.ndarray, batch_size: int,
             on_epoch) -> None:
-        """On TensorFlow: one ``fit`` call for all epochs over a tf.data pipeline that yields exactly
-        the plan's batches (each ``fit`` call costs tens of milliseconds of setup, which one call
-        per epoch would add to every epoch). Other backends: one ``fit`` per epoch (base class)."""
-        if self.backend != "tensorflow":
-            return super().fit(model, spec, x, y, plan, batch_size, on_epoch)
-        import tensorflow as tf
+        """Two ``fit`` calls over the plan's batches: the instrumented epochs
+        (:func:`~frameworkbench.measure.instrumented`) with a per-batch timing callback, the rest
+        without one (such a callback costs Keras its asynchronous dispatch, ~15 % of a small step on
+        tf.keras). The batches come from a prefetching tf.data pipeline (``tf.gather``) on TensorFlow,
+        from a generator gathering each batch from the plan's indices elsewhere; one ``fit`` call per
+        epoch would add a call's setup (tens of milliseconds) to every epoch."""
+        from frameworkbench.measure import INSTRUMENTED_EPOCHS, instrumented
 
-        K = self.keras
-        xs, ys = tf.constant(x), tf.constant(y)
-        data = (tf.data.Dataset.from_tensor_slices(plan)
-                .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
-                .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)))
-                .prefetch(tf.data.AUTOTUNE))
-        timer = StepTimer()
+        K, state = self.keras, {"timer": StepTimer(), "stop": False}
+        data, tf_input = self.resident(x, y), self.backend == "tensorflow"
 
         class EpochHook(K.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
-                timer.durations = []
+                state["timer"] = StepTimer(instrumented(epoch))
+                if tf_input:
+                    state["timer"].input_s = None  # gathered by tf.data's own threads, overlapped
                 self.t0 = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
                 seconds = time.perf_counter() - self.t0
-                if not on_epoch(epoch, float(logs["loss"]), timer.durations, seconds):
-                    self.model.stop_training = True
+                if not on_epoch(epoch, float(logs["loss"]), state["timer"], seconds):
+                    self.model.stop_training = state["stop"] = True
 
-        model.fit(data, epochs=len(plan), steps_per_epoch=math.ceil(len(x) / batch_size), verbose=0,
-                  callbacks=[self._timer_callback(timer), EpochHook()])
+        split = min(INSTRUMENTED_EPOCHS, len(plan))
+        for first, last in ((0, split), (split, len(plan))):
+            if first >= last or state["stop"]:
+                continue
+            clock = [self._timer_callback(lambda: state["timer"])] if first == 0 else []
+            model.fit(self._plan_input(data, plan[first:last], batch_size, state), epochs=last, initial_epoch=first,
+                      steps_per_epoch=math.ceil(len(x) / batch_size), verbose=0, callbacks=clock + [EpochHook()])
+
+    def _plan_input(self, data, plan: np.ndarray, batch_size: int, state: dict):
+        """Exactly the plan's batches, in order, for ``model.fit``."""
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            xs, ys = tf.constant(data[0]), tf.constant(data[1])
+            return (tf.data.Dataset.from_tensor_slices(plan)
+                    .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+                    .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)))
+                    .prefetch(tf.data.AUTOTUNE))
+
+        class Current:  # the input clock of whichever epoch is running when Keras pulls a batch
+            def input_start(self):
+                state["timer"].input_start()
+
+            def input_stop(self):
+                state["timer"].input_stop()
+
+        def generate():
+            for order in plan:
+                yield from self.batches(data, order, batch_size, Current())
+
+        return generate()
 
     def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return np.asarray(model.predict(x, batch_size=min(len(x), PREDICT_BATCH), verbose=0))
+        return np.asarray(model.predict(x, batch_size=min(len(x), PREDICT_BATCH), verbose=0), dtype=np.float32)
 
     def infer(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return np.asarray(model.predict_on_batch(x))
+        return np.asarray(model.predict_on_batch(x), dtype=np.float32)
 
     def runtime_info(self, model: Any) -> dict[str, Any]:
         K = self.keras
@@ -226,16 +293,30 @@ class KerasAdapter(Adapter):
         if gradients is None:
             raise Unsupported(f"unsupported: gradients on Keras backend {self.backend!r} "
                               f"(supported: {', '.join(GRADIENTS)})")
-        dense = self._dense_layers(model)
-        variables = [v for layer in dense for v in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
+        weighted = self._weighted_layers(model)
+        variables = [v for layer, _ in weighted for v in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
         loss, grads = gradients(model, variables, x, y)
         it = iter(self._to_numpy(g) for g in grads)
-        out = [self.from_native({"kernel": next(it), **({"bias": next(it)} if layer.use_bias else {})})
-               for layer in dense]
+        out = [self.from_native({"kernel": next(it), **({"bias": next(it)} if layer.use_bias else {})}, kind)
+               for layer, kind in weighted]
         return float(self._to_numpy(loss)), out
 
     def _epsilon(self) -> float:
         return float(self.keras.backend.epsilon())
+
+    def _loss_audit(self) -> dict[str, Any]:
+        """What a Keras user's ``BinaryCrossentropy()`` does, measured through Keras' own sigmoid at a
+        saturated output (logit -1000, p = 0 in float32), y = 1: the TensorFlow backends recover the
+        logits the activation cached on its output (fused, ~1000); the others clip at epsilon (-log(eps))."""
+        K = self.keras
+        bce = K.losses.BinaryCrossentropy()
+        p = K.activations.sigmoid(np.array([[-1000.0]], np.float32))
+        at_zero = float(self._to_numpy(bce(np.array([[1.0]], np.float32), p)))
+        fused = at_zero > -math.log(self._epsilon()) * 1.5
+        form = (f"from_logits={bce.get_config()['from_logits']} on probabilities: "
+                + ("the backend recovers the logits cached by the sigmoid/softmax output (fused, no clipping)"
+                   if fused else "clipped to [epsilon, 1-epsilon]"))
+        return {"crossentropy_form": form, "bce_at_p0_y1": at_zero}
 
     def defaults_in_use(self, model: Any) -> dict[str, Any]:
         import inspect
@@ -246,8 +327,6 @@ class KerasAdapter(Adapter):
         elu = [lay for lay in model.layers if isinstance(lay, K.layers.ELU)]
         sig = inspect.signature
         opt = model.optimizer
-        bce = K.losses.BinaryCrossentropy()
-        at_zero = float(self._to_numpy(bce(np.array([[1.0]], np.float32), np.array([[0.0]], np.float32))))
         return {
             "kernel_initializer": type(dense[0].kernel_initializer).__name__,
             "bias_initializer": type(dense[0].bias_initializer).__name__,
@@ -259,6 +338,9 @@ class KerasAdapter(Adapter):
             "leaky_relu_slope_source": "layer in model" if leaky else "LeakyReLU default (not in model)",
             "elu_alpha": float(elu[0].alpha) if elu else sig(K.layers.ELU.__init__).parameters["alpha"].default,
             "crossentropy_epsilon": self._epsilon(),
-            "bce_at_p0_y1": at_zero,
+            "padding_same": ("Keras' own: output ceil(n/stride), extra padding at the end (asymmetric for even "
+                             "windows and strides > 1); average pooling divides by the unpadded count"
+                             if any(getattr(lay, "padding", "") == "same" for lay in model.layers) else None),
+            **self._loss_audit(),
             "tf32": self.runtime.tf32(),
         }

@@ -1,6 +1,6 @@
 """Diagnostics shared by the Keras targets: the probe inside ``model.fit``'s step, ``fit``'s
-execution variants per backend, and the ``.keras`` file export. tf.keras and Keras 3 add
-their own export paths (``tf_keras.probes``, ``keras3.probes``)."""
+execution variants per backend, and the ``.keras`` file (export and saved model). tf.keras and Keras 3 add
+their own export formats (``tf_keras.probes``, ``keras3.probes``)."""
 from __future__ import annotations
 
 import contextlib
@@ -56,14 +56,20 @@ FIT_VARIANTS = {"tensorflow": _graph_fit, "jax": _graph_fit, "torch": _eager_fit
 def keras_file(adapter, model, workdir: Path, one):
     path = workdir / "model.keras"
     model.save(path)
-    loaded = adapter.keras.models.load_model(path, compile=False)
-    return path, lambda x: host(loaded(x, training=False))
+
+    def load():
+        loaded = adapter.keras.models.load_model(path, compile=False)
+        return lambda x: host(loaded(x, training=False))
+
+    return path, load
+
+
+TORCH_FORMATS = "a Keras model: TorchScript, torch.export and ExecuTorch take torch modules (Keras' own exports: " \
+                "model.export formats)"
 
 
 class KerasProbes(Probes):
-    """A Keras model's probes; subclasses list their export paths after the ``.keras`` file."""
-
-    EXPORTS: tuple = ()
+    """A Keras model's probes; subclasses add their export formats to the ``.keras`` file (:meth:`formats`)."""
 
     def activation_callable(self, adapter, model) -> Callable:
         return model.layers[-1]  # the Activation / LeakyReLU / ELU layer the adapter built
@@ -75,5 +81,21 @@ class KerasProbes(Probes):
                               f"(supported: {', '.join(FIT_VARIANTS)})")
         return variants(adapter)
 
-    def export_paths(self, adapter) -> list[tuple[str, str, Callable]]:
-        return [(".keras file", "framework", keras_file), *self.EXPORTS]
+    def export_formats(self, adapter) -> dict:
+        return {"keras": keras_file, "torchscript": TORCH_FORMATS, "torch.export": TORCH_FORMATS,
+                "executorch": TORCH_FORMATS, **self.formats(adapter)}
+
+    def formats(self, adapter) -> dict:
+        """The family's own formats besides the ``.keras`` file."""
+        return {}
+
+    def save_model(self, adapter, model, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "model.keras"
+        model.save(path)
+        return path
+
+    def load_model(self, adapter, path: Path, fresh):
+        """The saved weights into ``fresh`` (built and compiled by the adapter as every run's model is)."""
+        fresh.set_weights(adapter.keras.models.load_model(path, compile=False).get_weights())
+        return fresh

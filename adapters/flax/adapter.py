@@ -10,8 +10,8 @@ the new state at the end of the call.
 Aligned policy: Adam in Keras' epsilon-hat form and SGD momentum as Keras writes it (both
 small custom optax transformations, :func:`keras_adam`, :func:`keras_sgd`), cross-entropies
 clipped at the spec's epsilon, the spec's activation parameters. Native policy: ``optax.adam``
-/ ``optax.sgd`` defaults (eps 1e-8 added to sqrt(v_hat)), unclipped logs of the probabilities,
-``jax.nn`` activation defaults, nnx.Linear's own init (lecun_normal kernel, zero bias).
+/ ``optax.sgd`` defaults (eps 1e-8 added to sqrt(v_hat)), optax's fused cross-entropies on logits
+(the model ends in logits; ``predict`` applies the output activation), ``jax.nn`` activation defaults, nnx.Linear's own init (lecun_normal kernel, zero bias).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from frameworkbench.spec import Spec
 from frameworkbench.weights import DenseWeights
 
 from ..base import Adapter
-from .optim import loss_function, transformation
+from .optim import NATIVE_LOSSES, loss_function, transformation
 from .probes import PROBES
 
 TRAINING_API = "Flax NNX model + optax optimizer, jax.jit train step (nnx.split/merge, nnx.value_and_grad)"
@@ -77,7 +77,52 @@ def _activation_layer(adapter: "FlaxAdapter", lay, input_shape, rngs: nnx.Rngs) 
     return activation(lay.activation, adapter.native)
 
 
-BUILDERS = {"dense": _dense, "activation": _activation_layer}
+class Pool(nnx.Module):
+    """Window or global pooling of a channels-last array (Flax's layout, as Keras'); static attributes.
+
+    ``padding: same`` is XLA's SAME, which is Keras' (extra padding at the end); average pooling
+    divides by the unpadded count (``count_include_pad=False``), as Keras does."""
+
+    def __init__(self, kind: str, rank: int, window: tuple | None = None, strides: tuple | None = None,
+                 padding: str = "valid") -> None:
+        self.kind, self.rank, self.window, self.strides, self.padding = kind, rank, window, strides, padding.upper()
+
+    def __call__(self, x):
+        if self.window is None:  # global
+            axes = tuple(range(1, self.rank + 1))
+            return x.mean(axis=axes) if self.kind == "avg" else x.max(axis=axes)
+        if self.kind == "max":
+            return nnx.max_pool(x, self.window, strides=self.strides, padding=self.padding)
+        return nnx.avg_pool(x, self.window, strides=self.strides, padding=self.padding, count_include_pad=False)
+
+
+class Flatten(nnx.Module):
+    """Every value of a sample in one axis, channels-last (Keras') order."""
+
+    def __call__(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+def _conv(adapter: "FlaxAdapter", lay, input_shape, rngs: nnx.Rngs) -> list:
+    conv = nnx.Conv(input_shape[-1], lay.filters, lay.window, strides=lay.steps, padding=lay.padding.upper(),
+                    use_bias=lay.use_bias, rngs=rngs)
+    return [conv, *activation(lay.activation, adapter.native)]
+
+
+def _pool(adapter: "FlaxAdapter", lay, input_shape, rngs: nnx.Rngs) -> list:
+    if lay.type.startswith("global_"):
+        return [Pool(lay.KIND, lay.RANK)]
+    return [Pool(lay.KIND, lay.RANK, lay.window, lay.steps, lay.padding)]
+
+
+BUILDERS = {"dense": _dense, "activation": _activation_layer, "conv1d": _conv, "conv2d": _conv,
+            "flatten": lambda adapter, lay, input_shape, rngs: [Flatten()],
+            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)}}
+
+
+def _kind(lay) -> str:
+    """The spec layer type whose weights a Flax layer holds."""
+    return "dense" if isinstance(lay, nnx.Linear) else f"conv{lay.kernel.get_value().ndim - 2}d"
 
 
 
@@ -117,6 +162,21 @@ class _Training:
         nnx.update((model, self.optimizer), jax.tree.unflatten(self.treedef, leaves))
 
 
+def _loss_audit(native: bool, eps: float | None) -> dict[str, Any]:
+    """The cross-entropy form in use, and its BCE measured at a saturated output (logit -1000,
+    whose sigmoid is 0 in float32), y = 1: ~1000 when fused on logits, -log(eps) when clipped."""
+    logit, one = jnp.full((1, 1), -1000.0), jnp.ones((1, 1))
+    if native:
+        fn, out = NATIVE_LOSSES["binary_crossentropy"], logit
+        form = ("optax.sigmoid_binary_cross_entropy / softmax_cross_entropy(_with_integer_labels) on logits "
+                "(fused log-sigmoid / log-softmax, no clipping; the model ends in logits, predict applies the "
+                "activation)")
+    else:
+        fn, out = loss_function({"name": "binary_crossentropy", "epsilon": eps or 1e-7}), jax.nn.sigmoid(logit)
+        form = "on probabilities, clipped to [eps, 1-eps] (Keras' form)"
+    return {"crossentropy_form": form, "bce_at_p0_y1": float(fn(out, one))}
+
+
 class FlaxAdapter(Adapter):
     """Flax NNX on CPU or GPU (whatever ``jax.devices(kind)`` offers)."""
 
@@ -124,6 +184,8 @@ class FlaxAdapter(Adapter):
     BUILDERS = BUILDERS
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
     TRAINING_API = TRAINING_API
+    SUPPORTED_PRECISIONS = frozenset({"float32", "tf32"})  # bfloat16 dtypes in nnx.Linear: not built yet
+    SUPPORTED_COMPILE = frozenset({"default"})  # the step is jax.jit-compiled by design
 
     def __init__(self, target, threads: int, policy: str = "aligned") -> None:
         super().__init__(target, threads, policy)
@@ -132,6 +194,7 @@ class FlaxAdapter(Adapter):
         self._probes: "weakref.WeakKeyDictionary[nnx.Module, Callable]" = weakref.WeakKeyDictionary()
         self._spec_loss: dict | None = None
         self._spec_opt: dict | None = None
+        self._heads: "weakref.WeakKeyDictionary[nnx.Module, Activation]" = weakref.WeakKeyDictionary()
 
     @property
     def native(self) -> bool:
@@ -153,10 +216,18 @@ class FlaxAdapter(Adapter):
         self._spec_loss, self._spec_opt = spec.loss, spec.optimizer
         with jax.default_device(self.jax_device):
             # native init: nnx.Linear's own initialisers from the run seed
-            return nnx.Sequential(*self.build_layers(spec, rngs=nnx.Rngs(seed)))
+            layers = self.build_layers(spec, rngs=nnx.Rngs(seed))
+            head = None
+            if self.native and spec.loss["name"] in NATIVE_LOSSES and isinstance(layers[-1], Activation):
+                layers, head = layers[:-1], layers[-1]  # optax's cross-entropies take logits
+            model = nnx.Sequential(*layers)
+        if head is not None:
+            self._heads[model] = head
+        return model
 
-    def _linears(self, model: nnx.Sequential) -> list[nnx.Linear]:
-        return [lay for lay in model.layers if isinstance(lay, nnx.Linear)]
+    def _linears(self, model: nnx.Sequential) -> list:
+        """Every layer with weights (nnx.Linear, nnx.Conv), in order."""
+        return [lay for lay in model.layers if isinstance(lay, (nnx.Linear, nnx.Conv))]
 
     def _changed(self, model: nnx.Module) -> None:
         self._forward.pop(model, None)
@@ -164,13 +235,13 @@ class FlaxAdapter(Adapter):
     def set_weights(self, model: nnx.Sequential, weights: list[DenseWeights]) -> None:
         dev = self.jax_device
         for lin, w in zip(self._linears(model), weights, strict=True):
-            for name, array in self.to_native(w).items():  # kernel (in, out) like Keras, bias
+            for name, array in self.to_native(w, _kind(lin)).items():  # kernel (in, out) / (*k, in, out), bias
                 getattr(lin, name).set_value(jax.device_put(np.asarray(array, np.float32), dev))
         self._changed(model)
 
     def get_weights(self, model: nnx.Sequential) -> list[DenseWeights]:
         return [self.from_native({name: np.array(getattr(lin, name).get_value()) for name in ("kernel", "bias")
-                                  if getattr(lin, name) is not None})
+                                  if getattr(lin, name) is not None}, _kind(lin))
                 for lin in self._linears(model)]
 
     def count_params(self, model: nnx.Sequential) -> int:
@@ -182,30 +253,51 @@ class FlaxAdapter(Adapter):
             self._training[model] = _Training(model, spec, self.native, self._probes.get(model))
         return self._training[model]
 
-    def train(self, model: nnx.Sequential, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
-              timer: StepTimer) -> float:
+    def train(self, model: nnx.Sequential, spec: Spec, x, y, batch_size: int, timer: StepTimer,
+              order: np.ndarray | None = None) -> float:
         tr = self._state_for(model, spec)
         state = tr.leaves(model)
-        total = 0.0
+        total, n = 0.0, 0
         try:
-            for i in range(0, len(x), batch_size):
+            # numpy batches on the CPU, as a Flax user feeds them: jit copies them to the device the
+            # state is committed to (slicing a device array instead costs an extra dispatch per array)
+            for xb, yb in self.batches((x, y), order, batch_size, timer):
                 timer.start()
-                # numpy batches, as a Flax user feeds them: jit copies them to the device the state
-                # is committed to (slicing a device array instead costs an extra dispatch per array)
-                loss, state = tr.step(state, x[i:i + batch_size], y[i:i + batch_size])
+                loss, state = tr.step(state, xb, yb)
                 value = float(loss)  # host copy: the step has finished
                 timer.stop()
-                total += value * min(batch_size, len(x) - i)
+                total += value * len(xb)
+                n += len(xb)
         finally:  # the objects get the state the last finished step left
             tr.write_back(model, state)
             self._changed(model)
-        return total / len(x)
+        return total / n
+
+    # -- input on a GPU: the arrays on the device when they fit (jnp.take per batch), else put ahead
+    def resident(self, x: np.ndarray, y: np.ndarray):
+        if self.device == "cpu":
+            return x, y
+        from ..base import fits_on_device
+
+        limit = (self.jax_device.memory_stats() or {}).get("bytes_limit")
+        if fits_on_device(x.nbytes + y.nbytes, limit):
+            return jax.device_put(x, self.jax_device), jax.device_put(y, self.jax_device)
+        return x, y
+
+    def take(self, array, idx: np.ndarray):
+        return array[idx] if isinstance(array, np.ndarray) else jnp.take(array, jnp.asarray(idx), axis=0)
+
+    def put(self, batch):
+        if self.device == "cpu" or not isinstance(batch[0], np.ndarray):
+            return batch
+        return jax.device_put(batch, self.jax_device)  # asynchronous: the copy overlaps the running step
 
     def _forward_fn(self, model: nnx.Module):
         if model not in self._forward:
             graphdef, state = nnx.split(model)
             leaves, treedef = jax.tree.flatten(state)
-            fn = jax.jit(lambda s, x: nnx.merge(graphdef, jax.tree.unflatten(treedef, s))(x))
+            head = self._heads.get(model, lambda out: out)  # probabilities from a logits model
+            fn = jax.jit(lambda s, x: head(nnx.merge(graphdef, jax.tree.unflatten(treedef, s))(x)))
             self._forward[model] = (fn, leaves)
         return self._forward[model]
 
@@ -235,10 +327,10 @@ class FlaxAdapter(Adapter):
         loss, grads = nnx.value_and_grad(lambda m: loss_fn(m(jax.device_put(x, dev)), jax.device_put(y, dev)))(model)
         out = []
         for i, lay in enumerate(model.layers):
-            if isinstance(lay, nnx.Linear):
+            if isinstance(lay, (nnx.Linear, nnx.Conv)):
                 g = grads["layers"][i]
                 names = ("kernel",) if lay.bias is None else ("kernel", "bias")
-                out.append(self.from_native({n: np.array(g[n].get_value()) for n in names}))
+                out.append(self.from_native({n: np.array(g[n].get_value()) for n in names}, _kind(lay)))
         return float(loss), out
 
     def defaults_in_use(self, model: nnx.Sequential) -> dict[str, Any]:
@@ -258,7 +350,6 @@ class FlaxAdapter(Adapter):
         opt = self._spec_opt or {}
         adam = opt.get("name") == "adam"
         eps = (self._spec_loss or {}).get("epsilon")
-        fn = loss_function({"name": "binary_crossentropy", "epsilon": eps or 1e-7}, self.native)
         leaky_default = sig(jax.nn.leaky_relu).parameters["negative_slope"].default
         elu_default = sig(jax.nn.elu).parameters["alpha"].default
         if self.native:
@@ -280,6 +371,6 @@ class FlaxAdapter(Adapter):
             "leaky_relu_slope_source": "layer in model" if leaky else "jax.nn.leaky_relu default (not in model)",
             "elu_alpha": float(elu[0].alpha if elu[0].alpha is not None else elu_default) if elu else elu_default,
             "crossentropy_epsilon": None if self.native else eps,
-            "bce_at_p0_y1": float(fn(jnp.zeros((1, 1)), jnp.ones((1, 1)))),
+            **_loss_audit(self.native, eps),
             "tf32": self.runtime.tf32(),
         }

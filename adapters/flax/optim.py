@@ -2,7 +2,7 @@
 
 Aligned: Adam in Keras' epsilon-hat form and SGD momentum as Keras writes it (small custom
 optax transformations, :func:`keras_adam`, :func:`keras_sgd`), cross-entropies clipped at the
-spec's epsilon. Native: ``optax.adam`` / ``optax.sgd`` defaults, unclipped logs.
+spec's epsilon. Native: ``optax.adam`` / ``optax.sgd`` defaults, optax's cross-entropies on logits.
 """
 from __future__ import annotations
 
@@ -13,13 +13,24 @@ import jax.numpy as jnp
 import optax
 
 # ----------------------------------------------------------------------------- losses
+# native policy: optax's fused cross-entropies on logits (the model ends in logits, no clipping)
+NATIVE_LOSSES = {
+    "binary_crossentropy": lambda z, t: jnp.mean(optax.sigmoid_binary_cross_entropy(z, t)),
+    "sparse_categorical_crossentropy": lambda z, t: jnp.mean(
+        optax.softmax_cross_entropy_with_integer_labels(z, t.reshape(-1).astype(jnp.int32))),
+    "categorical_crossentropy": lambda z, t: jnp.mean(optax.softmax_cross_entropy(z, t)),
+}
+
+
 def loss_function(loss: dict, native: bool = False) -> Callable:
-    """``f(probabilities, targets) -> mean loss``. Aligned: probabilities clipped to
-    [eps, 1-eps] like Keras; native: plain logs (optax's cross-entropies take logits)."""
+    """``f(output, targets) -> mean loss``. Aligned: on probabilities, clipped to [eps, 1-eps]
+    like Keras; native: optax's idiomatic loss on logits (:data:`NATIVE_LOSSES`)."""
     name = loss["name"]
     if name == "mse":
         return lambda p, t: jnp.mean(jnp.square(p - t))
-    eps = None if native else loss["epsilon"]
+    if native:
+        return NATIVE_LOSSES[name]
+    eps = loss["epsilon"]
 
     def log(p):
         return jnp.log(p if eps is None else jnp.clip(p, eps, 1 - eps))

@@ -1,16 +1,16 @@
 """Flax diagnostics: the probe inside the jitted step's loss, eager under ``jax.disable_jit()``, and
-export paths (Orbax checkpoint, jax.export, SavedModel and TFLite through jax2tf)."""
+export formats (SavedModel and TFLite through jax2tf, ONNX from it with tf2onnx, OpenVINO) and the
+Orbax checkpoint of ``nnx.state`` as saved model."""
 from __future__ import annotations
 
 import contextlib
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .._probes import Probes, host, needs, tflite_from_saved_model, unsupported_export
+from .._probes import Probes, eager_load, host, needs, onnx_from_tflite, openvino_from_onnx, tflite_from_saved_model
 
 
 class FlaxProbes(Probes):
@@ -31,12 +31,32 @@ class FlaxProbes(Probes):
                 "eager": {"how": "jax.disable_jit()", "setup": setup(True)},
                 "compiled": {"how": "jax.jit train step", "setup": setup(False)}}
 
-    def export_paths(self, adapter) -> list[tuple[str, str, Callable]]:
-        return [("Orbax checkpoint (nnx.state)", "framework", _orbax_checkpoint),
-                ("jax.export (serialized StableHLO)", "server", _jax_export),
-                ("SavedModel (jax2tf)", "server", _jax2tf_saved_model),
-                ("TFLite (from jax2tf SavedModel)", "mobile", _tflite_from_jax2tf),
-                ("ONNX", "server", unsupported_export("ONNX: JAX has no ONNX exporter of its own (jax2onnx not used)"))]
+    def export_formats(self, adapter) -> dict:
+        no_torch = "unsupported: a Flax NNX module; torch formats take torch modules"
+        return {"savedmodel": eager_load(_jax2tf_saved_model), "tflite": _tflite_from_jax2tf, "onnx": _onnx,
+                "openvino": openvino_from_onnx(_onnx), "keras": "unsupported: a Flax NNX module, not a Keras model",
+                "torchscript": no_torch, "torch.export": no_torch, "executorch": no_torch}
+
+    def format_notes(self, adapter) -> dict:
+        return {"savedmodel": "jax2tf; load time is inside the export time",
+                "onnx": "tf2onnx from the TFLite flatbuffer (jax2onnx pins orbax-checkpoint<0.11.37; flax pins 0.12.8)"}
+
+    def save_model(self, adapter, model, directory):
+        import orbax.checkpoint as ocp
+
+        path = (directory / "orbax_state").absolute()
+        with ocp.StandardCheckpointer() as ckpt:
+            ckpt.save(path, nnx.state(model))
+            ckpt.wait_until_finished()
+        return path
+
+    def load_model(self, adapter, path, fresh):
+        import orbax.checkpoint as ocp
+
+        state = nnx.state(fresh)
+        with ocp.StandardCheckpointer() as ckpt:
+            nnx.update(fresh, ckpt.restore(path.absolute(), jax.tree.map(ocp.utils.to_shape_dtype_struct, state)))
+        return fresh
 
 
 PROBES = FlaxProbes()
@@ -46,33 +66,6 @@ PROBES = FlaxProbes()
 def _pure_forward(model: nnx.Module):
     graphdef, state = nnx.split(model)
     return (lambda x: nnx.merge(graphdef, state)(x)), state
-
-
-def _orbax_checkpoint(adapter, model, workdir, one):
-    import orbax.checkpoint as ocp
-
-    path = (workdir / "orbax").absolute()
-    graphdef, state = nnx.split(model)
-    with ocp.StandardCheckpointer() as ckpt:
-        ckpt.save(path / "state", state)
-        ckpt.wait_until_finished()
-        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-        restored = ckpt.restore(path / "state", abstract)
-    fn = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x))
-    return path, lambda x: np.asarray(fn(restored, x))
-
-
-def _jax_export(adapter, model, workdir, one):
-    from jax import export
-
-    fwd, _ = _pure_forward(model)
-    shape = export.symbolic_shape(f"b, {one.shape[1]}")
-    exported = export.export(jax.jit(fwd))(jax.ShapeDtypeStruct(shape, jnp.float32))
-    path = workdir / "model.stablehlo.bin"
-    path.write_bytes(exported.serialize())
-    loaded = export.deserialize(bytearray(path.read_bytes()))
-    call = jax.jit(loaded.call)
-    return path, lambda x: np.asarray(call(np.asarray(x, np.float32)))
 
 
 def _jax2tf_saved_model(adapter, model, workdir, one):
@@ -90,5 +83,16 @@ def _jax2tf_saved_model(adapter, model, workdir, one):
     return path, lambda x: host(loaded.f(tf.constant(np.asarray(x, np.float32))))
 
 
+def _saved_model_dir(adapter, model, workdir, one):
+    path = workdir / "jax2tf_saved_model"
+    if not path.exists():
+        _jax2tf_saved_model(adapter, model, workdir, one)
+    return path
+
+
 def _tflite_from_jax2tf(adapter, model, workdir, one):
-    return tflite_from_saved_model(workdir / "jax2tf_saved_model", workdir, one.shape[1], "jax2tf SavedModel")
+    return tflite_from_saved_model(_saved_model_dir(adapter, model, workdir, one), workdir, one.shape[1],
+                                   adapter.threads)
+
+
+_onnx = onnx_from_tflite(_tflite_from_jax2tf)

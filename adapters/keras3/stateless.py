@@ -60,19 +60,19 @@ class KerasStatelessAdapter(OwnLoop, Keras3Adapter):
         return self._steps[model]
 
     def train(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
-              timer: StepTimer) -> float:
+              timer: StepTimer, order: np.ndarray | None = None) -> float:
         step = self._train_step(model)
         opt = model.optimizer
         state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
                  [v.value for v in opt.variables])
-        total = 0.0
-        for i in range(0, len(x), batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        total, n = 0.0, 0
+        for xb, yb in self.batches((x, y), order, batch_size, timer):
             timer.start()
             loss, state = step(state, xb, yb)
             value = float(loss)  # host copy: the step has finished
             timer.stop()
             total += value * len(xb)
+            n += len(xb)
         trainable, non_trainable, opt_vars = state
         for var, value in zip(model.trainable_variables, trainable):
             var.assign(value)
@@ -80,4 +80,4 @@ class KerasStatelessAdapter(OwnLoop, Keras3Adapter):
             var.assign(value)
         for var, value in zip(opt.variables, opt_vars):
             var.assign(value)
-        return total / len(x)
+        return total / n

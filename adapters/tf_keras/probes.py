@@ -1,11 +1,11 @@
-"""tf.keras diagnostics: its export paths (SavedModel, TFLite) and the GradientTape loop's variants."""
+"""tf.keras diagnostics: its export formats (SavedModel, TFLite, ONNX with tf2onnx, OpenVINO) and the GradientTape loop's variants."""
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
 
 from .._keras.probes import KerasProbes, attach_probe, recompiled
-from .._probes import host, tflite_interpreter
+from .._probes import host, litert_loader, openvino_from_onnx, tf2onnx_function
 
 
 def _saved_model(adapter, model, workdir: Path, one):
@@ -13,9 +13,13 @@ def _saved_model(adapter, model, workdir: Path, one):
 
     path = workdir / "saved_model"
     tf.saved_model.save(model, str(path))
-    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
-    key = next(iter(fn.structured_input_signature[1]))
-    return path, lambda x: host(fn(**{key: tf.constant(x)}))
+
+    def load():
+        fn = tf.saved_model.load(str(path)).signatures["serving_default"]
+        key = next(iter(fn.structured_input_signature[1]))
+        return lambda x: host(fn(**{key: tf.constant(x)}))
+
+    return path, load
 
 
 def _tflite(adapter, model, workdir: Path, one):
@@ -24,11 +28,16 @@ def _tflite(adapter, model, workdir: Path, one):
     content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     path = workdir / "model.tflite"
     path.write_bytes(content)
-    return path, tflite_interpreter(content, one.shape[1])
+    return path, litert_loader(path, one.shape[1], adapter.threads)
+
+
+def _onnx(adapter, model, workdir: Path, one):
+    return tf2onnx_function(lambda x: model(x, training=False), one.shape[1], workdir, adapter.threads)
 
 
 class TfKerasProbes(KerasProbes):
-    EXPORTS = (("SavedModel", "server", _saved_model), ("TFLite", "mobile", _tflite))
+    def formats(self, adapter) -> dict:
+        return {"savedmodel": _saved_model, "tflite": _tflite, "onnx": _onnx, "openvino": openvino_from_onnx(_onnx)}
 
 
 class TapeProbes(TfKerasProbes):

@@ -53,13 +53,13 @@ class TfGradientTapeAdapter(OwnLoop, TfKerasAdapter):
         return self._steps[model]
 
     def train(self, model: Any, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
-              timer: StepTimer) -> float:
+              timer: StepTimer, order: np.ndarray | None = None) -> float:
         step = self._train_step(model, x, y)
-        total = 0.0
-        for i in range(0, len(x), batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        total, n = 0.0, 0
+        for xb, yb in self.batches((x, y), order, batch_size, timer):
             timer.start()
             value = float(step(tf.constant(xb), tf.constant(yb)))  # host copy: the step has finished
             timer.stop()
             total += value * len(xb)
-        return total / len(x)
+            n += len(xb)
+        return total / n

@@ -16,6 +16,7 @@ from frameworkbench.spec import Activation, Spec
 from frameworkbench.weights import DenseWeights
 
 from ..base import Adapter
+from . import spatial
 from .probes import PROBES
 
 _PLAIN = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "softmax": lambda: nn.Softmax(dim=-1)}
@@ -42,27 +43,59 @@ def _activation_layer(adapter: "TorchAdapter", lay, input_shape) -> list[nn.Modu
     return _activation(lay.activation, adapter.policy == "native")
 
 
-BUILDERS = {"dense": _dense, "activation": _activation_layer}
+def _conv(adapter: "TorchAdapter", lay, input_shape) -> list[nn.Module]:
+    return [spatial.conv(lay, input_shape), *_activation(lay.activation, adapter.policy == "native")]
+
+
+def _pool(adapter: "TorchAdapter", lay, input_shape) -> list[nn.Module]:
+    if lay.type.startswith("global_"):
+        return [spatial.GlobalPool(lay.KIND, lay.RANK)]
+    return [spatial.pool(lay, input_shape)]
+
+
+BUILDERS = {"dense": _dense, "activation": _activation_layer, "conv1d": _conv, "conv2d": _conv,
+            "flatten": lambda adapter, lay, input_shape: [nn.Flatten()],  # channels-last: Keras' order
+            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)}}
+WEIGHTED = {nn.Linear: "dense", nn.Conv1d: "conv1d", nn.Conv2d: "conv2d"}  # module -> spec layer type
+
+
+# native policy: what PyTorch users write -- the model ends in logits and the loss fuses the
+# output activation (log-softmax / log-sigmoid, no clipping); ``predict`` applies the activation
+NATIVE_LOSSES = {"binary_crossentropy": nn.BCEWithLogitsLoss, "sparse_categorical_crossentropy": nn.CrossEntropyLoss,
+                 "categorical_crossentropy": nn.CrossEntropyLoss}  # CrossEntropyLoss takes one-hot targets too
+_HEADS = (nn.Sigmoid, nn.Softmax)
 
 
 def loss_function(loss: dict, native: bool = False):
-    """The spec's loss on probabilities: clipped like Keras (``loss.epsilon``) when aligned,
-    torch's own behaviour (BCE clamps the log at -100, no clipping) when native."""
+    """Aligned: the spec's loss on probabilities, clipped like Keras (``loss.epsilon``); native:
+    torch's idiomatic fused loss on logits (:data:`NATIVE_LOSSES`)."""
     name = loss["name"]
     if name == "mse":
         return F.mse_loss
     if native:
-        if name == "binary_crossentropy":
-            return F.binary_cross_entropy
-        if name == "sparse_categorical_crossentropy":
-            return lambda p, t: F.nll_loss(torch.log(p), t)
-        return lambda p, t: -(t * torch.log(p)).sum(dim=-1).mean()
+        return NATIVE_LOSSES[name]()
     eps = loss["epsilon"]
     if name == "binary_crossentropy":
         return lambda p, t: F.binary_cross_entropy(p.clamp(eps, 1 - eps), t)
     if name == "sparse_categorical_crossentropy":
         return lambda p, t: F.nll_loss(torch.log(p.clamp(eps, 1 - eps)), t)
     return lambda p, t: -(t * torch.log(p.clamp(eps, 1 - eps))).sum(dim=-1).mean()
+
+
+def _loss_audit(native: bool, eps: float | None) -> dict[str, Any]:
+    """The cross-entropy form in use, and its BCE measured at a saturated output (logit -1000,
+    whose sigmoid is 0 in float32), y = 1: ~1000 when fused on logits, -log(eps) when clipped."""
+    logit, one = torch.full((1, 1), -1000.0), torch.ones(1, 1)
+    if native:
+        cls = NATIVE_LOSSES["binary_crossentropy"]
+        form = (f"{cls.__module__}.{cls.__name__} / {NATIVE_LOSSES['categorical_crossentropy'].__name__} on logits "
+                "(fused log-sigmoid / log-softmax, no clipping; the model ends in logits, predict applies the "
+                "activation)")
+        at_zero = cls()(logit, one)
+    else:
+        form = "on probabilities, clipped to [eps, 1-eps] (Keras' form)"
+        at_zero = loss_function({"name": "binary_crossentropy", "epsilon": eps or 1e-7})(torch.sigmoid(logit), one)
+    return {"crossentropy_form": form, "bce_at_p0_y1": float(at_zero)}
 
 
 def optimizer(opt: dict, params, native: bool = False) -> torch.optim.Optimizer:
@@ -88,11 +121,14 @@ class TorchAdapter(Adapter):
     FAMILY = "torch"
     BUILDERS = BUILDERS
     SUPPORTED_DEVICES = frozenset({"cpu", "gpu"})
+    SUPPORTED_COMPILE = frozenset({"default", "eager", "jit"})  # default is eager; jit: torch.compile
 
     def __init__(self, target, threads: int, policy: str = "aligned") -> None:
         super().__init__(target, threads, policy)
         self._state: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()
+        self._scalers: "weakref.WeakKeyDictionary[nn.Module, Any]" = weakref.WeakKeyDictionary()
         self._clip_epsilon: float | None = None
+        self._heads: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
 
     @property
     def torch_device(self) -> torch.device:
@@ -105,19 +141,50 @@ class TorchAdapter(Adapter):
         if spec.init == "native":
             torch.manual_seed(seed)
         self._clip_epsilon = spec.loss.get("epsilon")
-        return nn.Sequential(*self.build_layers(spec)).to(self.torch_device)
+        layers, head = self._split_head(self.build_layers(spec), spec)
+        model = nn.Sequential(*layers).to(self.torch_device, getattr(torch, self.variable_dtype))
+        if self.compile == "jit":
+            model = torch.compile(model)  # compiles on the first call (inside the first step's time)
+        if head is not None:
+            self._heads[model] = head
+        # mixed_float16: dynamic loss scaling, as torch's AMP recipe; a disabled scaler is a no-op
+        self._scalers[model] = torch.amp.GradScaler(self.torch_device.type, enabled=self.precision == "mixed_float16")
+        return model
 
-    def _linears(self, model: nn.Module) -> list[nn.Linear]:
-        return [m for m in model.modules() if isinstance(m, nn.Linear)]
+    def _autocast(self):
+        """torch.autocast to the compute dtype for the mixed precisions (off otherwise)."""
+        mixed = self.precision.startswith("mixed_")
+        return torch.autocast(self.torch_device.type, dtype=getattr(torch, self.compute_dtype), enabled=mixed)
+
+    def _features(self, x) -> torch.Tensor:
+        """Features on the device, in the variables' dtype (bfloat16 for precision bfloat16)."""
+        t = torch.from_numpy(x) if not torch.is_tensor(x) else x
+        return t.to(self.torch_device, getattr(torch, self.variable_dtype))
+
+    def _split_head(self, layers: list[nn.Module], spec: Spec) -> tuple[list[nn.Module], nn.Module | None]:
+        """Native cross-entropy: the model ends in logits (the loss fuses the output activation)."""
+        if self.policy == "native" and spec.loss["name"] in NATIVE_LOSSES and isinstance(layers[-1], _HEADS):
+            return layers[:-1], layers[-1]
+        return layers, None
+
+    def _output(self, model: nn.Module, out: torch.Tensor) -> torch.Tensor:
+        """Probabilities from the model's output (applies the activation a logits model leaves out)."""
+        head = self._heads.get(model)
+        return out if head is None else head(out)
+
+    def _linears(self, model: nn.Module) -> list[nn.Module]:
+        """Every module with weights (nn.Linear, nn.Conv1d, nn.Conv2d), in order."""
+        return [m for m in model.modules() if type(m) in WEIGHTED]
 
     def set_weights(self, model: nn.Module, weights: list[DenseWeights]) -> None:
         with torch.no_grad():
             for lin, w in zip(self._linears(model), weights, strict=True):
-                for name, array in self.to_native(w).items():  # weight (out, in), bias
+                for name, array in self.to_native(w, WEIGHTED[type(lin)]).items():  # weight (out, in, ...), bias
                     getattr(lin, name).copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
     def get_weights(self, model: nn.Module) -> list[DenseWeights]:
-        return [self.from_native({name: p.detach().cpu().numpy().copy() for name, p in lin.named_parameters()})
+        return [self.from_native({name: p.detach().float().cpu().numpy().copy() for name, p in lin.named_parameters()},
+                                 WEIGHTED[type(lin)])
                 for lin in self._linears(model)]
 
     def count_params(self, model: nn.Module) -> int:
@@ -131,45 +198,75 @@ class TorchAdapter(Adapter):
                                   loss_function(spec.loss, native), 0]
         return self._state[model]
 
-    def train(self, model: nn.Module, spec: Spec, x: np.ndarray, y: np.ndarray, batch_size: int,
-              timer: StepTimer) -> float:
+    def train(self, model: nn.Module, spec: Spec, x, y, batch_size: int, timer: StepTimer,
+              order: np.ndarray | None = None) -> float:
         state = self._training_state(model, spec)
         opt, loss_fn = state[0], state[1]
         eps_hat = spec.optimizer["name"] == "adam" and self.policy == "aligned"
-        dev = self.torch_device
-        xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
+        dev, scaler = self.torch_device, self._scalers[model]
         model.train()
-        total = 0.0
-        for i in range(0, len(xt), batch_size):
+        total, n = 0.0, 0
+        for xb, yb in self.batches((x, y), order, batch_size, timer):
             timer.start()
-            xb, yb = xt[i:i + batch_size], yt[i:i + batch_size]
+            if not torch.is_tensor(xb):  # host batches: zero-copy on the CPU
+                xb, yb = torch.from_numpy(xb).to(dev), torch.from_numpy(yb).to(dev)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
+            with self._autocast():
+                out = model(self._features(xb))
+            loss = loss_fn(out.float(), yb)  # the loss in float32 (AMP recipe)
+            scaler.scale(loss).backward()
             state[2] += 1
             if eps_hat:
                 epsilon_hat(opt, spec.optimizer, state[2])
-            opt.step()
+            scaler.step(opt)
+            scaler.update()
             value = loss.item()  # host copy: the step has finished
             timer.stop()
             total += value * len(xb)
-        return total / len(xt)
+            n += len(xb)
+        return total / n
+
+    # -- input on a GPU: the arrays on the device when they fit, else pinned and copied one batch ahead
+    def resident(self, x: np.ndarray, y: np.ndarray):
+        if self.device != "gpu":
+            return x, y
+        from ..base import fits_on_device
+
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        if fits_on_device(x.nbytes + y.nbytes, torch.cuda.mem_get_info()[1]):
+            return xt.to(self.torch_device), yt.to(self.torch_device)
+        return xt.pin_memory(), yt.pin_memory()
+
+    def take(self, array, idx: np.ndarray):
+        if not torch.is_tensor(array):
+            return array[idx]
+        index = torch.from_numpy(idx)
+        if array.is_cuda:
+            return array.index_select(0, index.to(array.device, non_blocking=True))
+        return array.index_select(0, index).pin_memory()
+
+    def put(self, batch):
+        xb, yb = batch
+        if torch.is_tensor(xb) and not xb.is_cuda and self.device == "gpu":
+            return xb.to(self.torch_device, non_blocking=True), yb.to(self.torch_device, non_blocking=True)
+        return batch
 
     def predict(self, model: nn.Module, x: np.ndarray) -> np.ndarray:
         model.eval()
-        with torch.no_grad():
-            return model(torch.from_numpy(x).to(self.torch_device)).cpu().numpy()
+        with torch.no_grad(), self._autocast():
+            return self._output(model, model(self._features(x)).float()).cpu().numpy()
 
     def infer(self, model: nn.Module, x: np.ndarray) -> np.ndarray:
         model.eval()
-        with torch.inference_mode():
-            return model(torch.from_numpy(x).to(self.torch_device)).cpu().numpy()
+        with torch.inference_mode(), self._autocast():
+            return self._output(model, model(self._features(x)).float()).cpu().numpy()
 
     def param_device(self, model: nn.Module) -> str:
         return self.runtime.array_device(next(model.parameters()))
 
     def runtime_info(self, model: nn.Module) -> dict[str, Any]:
-        return {"backend": "torch", "eager_default": True,
+        return {"backend": "torch", "eager_default": True, "torch_compile": self.compile == "jit",
+                "autocast": self.compute_dtype if self.precision.startswith("mixed_") else None,
                 "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32)}
 
     def loss_and_gradients(self, model: nn.Module, spec: Spec, x: np.ndarray, y: np.ndarray
@@ -177,12 +274,14 @@ class TorchAdapter(Adapter):
         loss_fn = loss_function(spec.loss, self.policy == "native")
         dev = self.torch_device
         model.train()
-        loss = loss_fn(model(torch.from_numpy(x).to(dev)), torch.from_numpy(y).to(dev))
+        with self._autocast():
+            out = model(self._features(x))
+        loss = loss_fn(out.float(), torch.from_numpy(y).to(dev))
         linears = self._linears(model)
         params = [p for lin in linears for p in ([lin.weight] + ([lin.bias] if lin.bias is not None else []))]
-        it = iter(g.cpu().numpy() for g in torch.autograd.grad(loss, params))
-        out = [self.from_native({"weight": next(it), **({"bias": next(it)} if lin.bias is not None else {})})
-               for lin in linears]
+        it = iter(g.float().cpu().numpy() for g in torch.autograd.grad(loss, params))
+        out = [self.from_native({"weight": next(it), **({"bias": next(it)} if lin.bias is not None else {})},
+                                WEIGHTED[type(lin)]) for lin in linears]
         return float(loss.item()), out
 
     def defaults_in_use(self, model: nn.Module) -> dict[str, Any]:
@@ -198,8 +297,6 @@ class TorchAdapter(Adapter):
         except (OSError, TypeError):
             init = "nn.Linear.reset_parameters"
         eps = self._clip_epsilon
-        fn = loss_function({"name": "binary_crossentropy", "epsilon": eps or 1e-7}, native)
-        at_zero = float(fn(torch.zeros(1, 1), torch.ones(1, 1)))
         return {
             "kernel_initializer": init,
             "bias_initializer": init,
@@ -212,6 +309,8 @@ class TorchAdapter(Adapter):
             "leaky_relu_slope_source": "layer in model" if leaky else "nn.LeakyReLU default (not in model)",
             "elu_alpha": float(elu[0].alpha) if elu else sig(nn.ELU.__init__).parameters["alpha"].default,
             "crossentropy_epsilon": None if native else eps,
-            "bce_at_p0_y1": at_zero,
+            "padding_same": (f"Keras' padding written out: {', '.join(spatial.explicit_pads(model))}; torch's own "
+                             "padding= is symmetric" if spatial.explicit_pads(model) else None),
+            **_loss_audit(native, eps),
             "tf32": self.runtime.tf32(),
         }

@@ -1,5 +1,5 @@
-"""PyTorch diagnostics: the probe as a forward hook, eager vs ``torch.compile``, and export paths
-(TorchScript, torch.export, ONNX, ExecuTorch)."""
+"""PyTorch diagnostics: the probe as a forward hook, eager vs ``torch.compile``, export formats
+(TorchScript, torch.export, ONNX, OpenVINO from it, ExecuTorch with XNNPACK) and the state_dict as saved model."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._probes import Probes, needs, onnx_session
+from .._probes import Probes, needs, onnx_loader, openvino_from_onnx
 
 
 def _hooked(model, probe):
@@ -46,36 +46,57 @@ def _torchscript(adapter, model, workdir: Path, one):
     with torch.no_grad():
         traced = torch.jit.trace(_module(model), torch.from_numpy(one))
     traced.save(str(path))
-    loaded = torch.jit.load(str(path))
-    loaded.eval()
-    return path, _predictor(loaded)
+    return path, lambda: _predictor(torch.jit.load(str(path)).eval())
+
+
+def _exported(model, one):
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    two = np.repeat(one, 2, axis=0)  # a batch of 2 so the batch dimension is not specialised to 1
+    return torch.export.export(_module(model), (torch.from_numpy(two),), dynamic_shapes=({0: batch},))
 
 
 def _torch_export(adapter, model, workdir: Path, one):
     import torch
 
-    batch = torch.export.Dim("batch", min=1, max=1 << 20)
-    two = np.repeat(one, 2, axis=0)  # a batch of 2 so the batch dimension is not specialised to 1
-    prog = torch.export.export(_module(model), (torch.from_numpy(two),), dynamic_shapes=({0: batch},))
     path = workdir / "model.pt2"
-    torch.export.save(prog, str(path))
-    return path, _predictor(torch.export.load(str(path)).module())
+    torch.export.save(_exported(model, one), str(path))
+    return path, lambda: _predictor(torch.export.load(str(path)).module())
 
 
 def _onnx(adapter, model, workdir: Path, one):
-    needs("onnx", "torch.onnx.export")
-    needs("onnxruntime", "running the ONNX model")
+    needs("onnxscript", "torch.onnx.export")
     import torch
 
     path = workdir / "model.onnx"
-    torch.onnx.export(_module(model), (torch.from_numpy(one),), str(path), input_names=["x"],
-                      dynamic_axes={"x": {0: "batch"}})
-    return path, onnx_session(path)
+    batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    two = np.repeat(one, 2, axis=0)
+    torch.onnx.export(_module(model), (torch.from_numpy(two),), str(path), input_names=["x"],
+                      dynamic_shapes=({0: batch},), dynamo=True, external_data=False, verbose=False)
+    return path, onnx_loader(path, adapter.threads)
 
 
 def _executorch(adapter, model, workdir: Path, one):
     needs("executorch", "PyTorch's mobile/edge export (ExecuTorch)")
-    raise NotImplementedError("ExecuTorch export is not implemented by frameworkbench")
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    program = to_edge_transform_and_lower(_exported(model, one), partitioner=[XnnpackPartitioner()]).to_executorch()
+    path = workdir / "model.pte"
+    path.write_bytes(program.buffer)
+
+    def load():
+        import torch
+        from executorch.runtime import Runtime
+
+        method = Runtime.get().load_program(str(path)).load_method("forward")
+        return lambda x: method.execute([torch.from_numpy(np.ascontiguousarray(x, np.float32))])[0].numpy()
+
+    return path, load
+
+
+NOT_TF = "a torch module: {} needs TensorFlow's converter (ai-edge-torch / litert-torch, not used here)"
 
 
 class TorchProbes(Probes):
@@ -87,9 +108,26 @@ class TorchProbes(Probes):
                 "eager": {"how": "plain nn.Module calls", "setup": _hooked},
                 "compiled": {"how": "torch.compile(model) (TorchInductor)", "setup": _compiled}}
 
-    def export_paths(self, adapter) -> list[tuple[str, str, Callable]]:
-        return [("TorchScript", "server", _torchscript), ("torch.export (.pt2)", "server", _torch_export),
-                ("ONNX", "server", _onnx), ("ExecuTorch (.pte)", "mobile", _executorch)]
+    def export_formats(self, adapter) -> dict:
+        return {"torchscript": _torchscript, "torch.export": _torch_export, "onnx": _onnx,
+                "openvino": openvino_from_onnx(_onnx), "executorch": _executorch,
+                "keras": "unsupported: a torch module, not a Keras model",
+                "savedmodel": "unsupported: " + NOT_TF.format("SavedModel"),
+                "tflite": "unsupported: " + NOT_TF.format("TFLite")}
+
+    def save_model(self, adapter, model, directory: Path) -> Path:
+        import torch
+
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "state_dict.pt"
+        torch.save(_module(model).state_dict(), path)
+        return path
+
+    def load_model(self, adapter, path: Path, fresh):
+        import torch
+
+        _module(fresh).load_state_dict(torch.load(path, weights_only=True))
+        return fresh
 
 
 PROBES = TorchProbes()

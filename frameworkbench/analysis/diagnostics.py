@@ -9,8 +9,7 @@ Each mode runs inside a worker process, in the target's framework, and returns r
   forward+backward cost, and the deviation from the numpy reference.
 * ``dynamic``: whether the training step runs eagerly by default, observed from inside the
   step, and the eager vs compiled step time (the same target switched both ways).
-* ``export``: every export path of the framework, with artifact size, batch-1 latency of the
-  reloaded artifact and its deviation from the live model.
+* ``export`` lives in :mod:`.export_mode` (trained model, every format, latency per runtime).
 * ``codegen``: the idiomatic script from :mod:`frameworkbench.codegen`, run in the worker's
   environment: its line count, whether it ran, and the parameter count it printed.
 * ``train_stats``: the ``train`` mode plus dead units (per hidden layer) and per-layer
@@ -32,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import activations, reference
-from ..execution.records import (ActivationsResult, CodegenResult, DynamicResult, ExportResult,
-                                 TrainStatsResult)
+from ..execution.records import ActivationsResult, CodegenResult, DynamicResult, TrainStatsResult
 from ..spec import ACTIVATION_PARAMS, Activation, Spec, validate
 
 # The seed document's six activations, in its order.
@@ -169,16 +167,6 @@ def dynamic_mode(ctx, model) -> DynamicResult:
         ratio = results["eager"]["median_step_s"] / results["compiled"]["median_step_s"]
     return DynamicResult(dynamic={"default_is": default, "default_how": variants["default"]["how"],
                                   "eager_by_default": observed, "eager_over_compiled": ratio, "variants": results})
-
-
-# ----------------------------------------------------------------------------- export
-def export_mode(ctx, model) -> ExportResult:
-    fx = ctx.adapter.probes()
-    sample = ctx.ds.x_val[:256]
-    live = np.asarray(ctx.adapter.predict(model, sample), dtype=np.float64)
-    with tempfile.TemporaryDirectory(prefix="fb-export-") as d:
-        paths = fx.run_export(ctx.adapter, model, Path(d), sample, live)
-    return ExportResult(export={"paths": paths, "sample_rows": int(len(sample))})
 
 
 # ----------------------------------------------------------------------------- codegen

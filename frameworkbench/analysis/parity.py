@@ -17,14 +17,21 @@ from .. import data, reference, weights
 from ..spec import Spec
 from .parity_mode import DEFAULT_STEPS
 
-# Tolerances per dtype. "same": float32 round-off; "close": small, explainable drift.
+# Tolerances per precision (training.precision). "same": that precision's round-off against the
+# float64 reference; "close": small, explainable drift. The mantissa sets the scale: float32 24 bits,
+# TF32 and float16 11 bits (~5e-4 per rounding), bfloat16 8 bits (~4e-3 per rounding).
+_HALF = {"same": {"forward_abs": 2e-3, "grad_abs": 2e-3, "loss_rel": 2e-3},
+         "close": {"forward_abs": 2e-2, "grad_abs": 2e-2, "loss_rel": 5e-2}}
+_BF16 = {"same": {"forward_abs": 1e-2, "grad_abs": 1e-2, "loss_rel": 1e-2},
+         "close": {"forward_abs": 5e-2, "grad_abs": 5e-2, "loss_rel": 1e-1}}
 TOLERANCES = {
     "float32": {
         "same": {"forward_abs": 1e-5, "grad_abs": 1e-5, "loss_rel": 1e-4},
         "close": {"forward_abs": 1e-3, "grad_abs": 1e-3, "loss_rel": 1e-2},
     },
+    "tf32": _HALF, "mixed_float16": _HALF, "mixed_bfloat16": _BF16, "bfloat16": _BF16,
 }
-DTYPE = "float32"
+DTYPE = "float32"  # the precision of records that predate training.precision
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -55,8 +62,8 @@ def _max_abs_layers(arrays: dict, prefix: str, ref: list) -> float:
     return worst
 
 
-def verdict(forward_abs: float, grad_abs: float, loss_rel: float, dtype: str = DTYPE) -> str:
-    tol = TOLERANCES[dtype]
+def verdict(forward_abs: float, grad_abs: float, loss_rel: float, precision: str = DTYPE) -> str:
+    tol = TOLERANCES[precision]
     for name in ("same", "close"):
         t = tol[name]
         if forward_abs <= t["forward_abs"] and grad_abs <= t["grad_abs"] and loss_rel <= t["loss_rel"]:
@@ -72,8 +79,10 @@ def analyze(rec: dict, ref: dict) -> dict:
     n = min(len(p["step_losses"]), len(ref["step_losses"]))  # the same steps on both sides
     step_rel = _rel(p["step_losses"][:n], ref["step_losses"][:n])
     epoch_rel = _rel(p["epoch_losses"], ref["epoch_losses"])
+    precision = rec.get("precision") or DTYPE
     out = {
-        "dtype": DTYPE,
+        "dtype": precision,  # the precision whose tolerances the verdict used
+        "tolerance": TOLERANCES[precision],
         "forward_max_abs": float(d.max()),
         "forward_max_rel": float((d / np.maximum(np.abs(ref["forward"]), 1e-12)).max()),
         "grad_max_abs": _max_abs_layers(arrays, "grad", ref["grads"]),
@@ -88,13 +97,13 @@ def analyze(rec: dict, ref: dict) -> dict:
                       "first_batch_loss": ref["first_batch_loss"], "steps_per_epoch": ref.get("steps_per_epoch")},
     }
     loss_rel = max(out["step_loss_max_rel"], out["epoch_loss_max_rel"], out["first_batch_loss_rel"])
-    out["verdict"] = verdict(out["forward_max_abs"], out["grad_max_abs"], loss_rel)
+    out["verdict"] = verdict(out["forward_max_abs"], out["grad_max_abs"], loss_rel, precision)
     out["left_tolerance_at"] = None
     if out["verdict"] != "same":
-        same = TOLERANCES[DTYPE]["same"]["loss_rel"]
-        if out["forward_max_abs"] > TOLERANCES[DTYPE]["same"]["forward_abs"]:
+        same = TOLERANCES[precision]["same"]["loss_rel"]
+        if out["forward_max_abs"] > TOLERANCES[precision]["same"]["forward_abs"]:
             out["left_tolerance_at"] = "initialisation (forward)"
-        elif out["grad_max_abs"] > TOLERANCES[DTYPE]["same"]["grad_abs"]:
+        elif out["grad_max_abs"] > TOLERANCES[precision]["same"]["grad_abs"]:
             out["left_tolerance_at"] = "step 1 (gradients)"
         else:
             k = next((i for i, r in enumerate(step_rel) if r > same), None)

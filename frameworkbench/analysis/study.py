@@ -258,51 +258,61 @@ def _annotate(rec: dict) -> None:
 
 
 def run_study(study: Study, *, db=None, only: list[str] | None = None, seeds: int | None = None,
-              jobs: int | None = None, on_event: Callable[[dict], None] | None = None) -> dict:
-    """Run every experiment (or those named in ``only``); return counts per status and the wall time."""
-    from ..execution.runner import RunOptions, run
-    from ..targets import TARGETS
+              jobs: int | None = None, on_event: Callable[[dict], None] | None = None, executor: str = "local",
+              ray_address: str | None = None) -> dict:
+    """Run every experiment (or those named in ``only``); return counts per status and the wall time.
 
-    emit = on_event or (lambda ev: None)
-    lock = threading.Lock()
-    counts: dict[str, int] = {}
-    t0 = time.perf_counter()
+    ``jobs`` (default: each experiment's own) bounds the runs at a time; ``executor`` is where
+    they run (:mod:`frameworkbench.execution.executors`: local, or ray at ``ray_address``).
+    """
+    from ..execution.executors import check_options, executors
+
     names = [e.name for e in study.experiments]
     for o in only or []:
         if o not in names:
             raise SpecError([unknown("--only", "experiment", o, names)])
-    for exp in study.experiments:
-        if only and exp.name not in only:
-            continue
-        n_seeds = seeds or exp.seeds
-        emit({"event": "experiment", "study": study.name, "experiment": exp.name, "mode": exp.mode,
-              "specs": len(exp.specs), "runs": len(exp.specs) * len(exp.targets) * n_seeds})
-        targets = [TARGETS[t] for t in exp.targets]
-        opts = dict(mode=exp.mode, seeds=n_seeds, threads=exp.threads, timeout=exp.timeout, db=db, force=True,
-                    job_options=dict(exp.job_options))
-        if exp.isolate:
-            opts["isolate"] = exp.isolate
-
-        def one(spec: Spec, _opts=opts, _targets=targets) -> None:
-            def relay(ev: dict) -> None:
-                if ev.get("event") == "done":
-                    with lock:
-                        counts[ev["status"]] = counts.get(ev["status"], 0) + 1
-                    emit({**ev, "spec": spec.name})
-
-            run(spec, _targets, RunOptions(**_opts), relay, finalize=_annotate)
-
-        workers = jobs or exp.jobs
-        if workers <= 1:
-            for s in exp.specs:
-                one(s)
-        else:
-            pool = ThreadPoolExecutor(max_workers=workers)
-            try:
-                for f in [pool.submit(one, s) for s in exp.specs]:
-                    f.result()
-            except BaseException:  # interrupted or failed: start nothing new, stored runs stay
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown()
+    check_options(executor, jobs, ray_address)
+    t0, counts = time.perf_counter(), {}
+    with executors(executor, ray_address) as make:
+        for exp in study.experiments:
+            if not only or exp.name in only:
+                _run_experiment(study, exp, make(jobs or exp.jobs), db, seeds or exp.seeds, counts,
+                                on_event or (lambda ev: None))
     return {"counts": counts, "wall_s": time.perf_counter() - t0}
+
+
+def _run_experiment(study: Study, exp: Experiment, ex, db, n_seeds: int, counts: dict,
+                    emit: Callable[[dict], None]) -> None:
+    """One experiment's specs, ``ex.jobs`` runs at a time (as many specs in flight, sharing ``ex``)."""
+    from ..execution.runner import RunOptions, run
+    from ..targets import TARGETS
+
+    lock = threading.Lock()
+    emit({"event": "experiment", "study": study.name, "experiment": exp.name, "mode": exp.mode,
+          "specs": len(exp.specs), "runs": len(exp.specs) * len(exp.targets) * n_seeds})
+    targets = [TARGETS[t] for t in exp.targets]
+    opts = dict(mode=exp.mode, seeds=n_seeds, threads=exp.threads, timeout=exp.timeout, db=db, force=True,
+                job_options=dict(exp.job_options), **({"isolate": exp.isolate} if exp.isolate else {}))
+
+    def one(spec: Spec) -> None:
+        def relay(ev: dict) -> None:
+            if ev.get("event") == "done":
+                with lock:
+                    counts[ev["status"]] = counts.get(ev["status"], 0) + 1
+                emit({**ev, "spec": spec.name})
+
+        run(spec, targets, RunOptions(**opts), relay, finalize=_annotate, executor=ex)
+
+    if ex.jobs <= 1:
+        for s in exp.specs:
+            one(s)
+        return
+    pool = ThreadPoolExecutor(max_workers=min(ex.jobs, len(exp.specs)))
+    try:
+        for f in [pool.submit(one, s) for s in exp.specs]:
+            f.result()
+    except BaseException:  # interrupted or failed: stop the runs in flight, start nothing new, stored runs stay
+        ex.cancel_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()

@@ -12,6 +12,9 @@ from typing import Any, ClassVar
 
 SCHEMA_VERSION = 1
 POLICIES = ("aligned", "native")  # aligned: the spec's values everywhere; native: each framework's defaults
+# default: each target's own (jax.jit on JAX, tf.function graphs on TensorFlow, eager torch);
+# eager: no graph compilation; jit: XLA on TensorFlow (jit_compile=True), torch.compile on torch
+COMPILE = ("default", "eager", "jit")
 _ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()  # a field the dict does not have
 
 
@@ -60,6 +63,7 @@ class Job(_Record):
     weights_path: str
     env: dict
     options: dict = field(default_factory=dict)  # what the mode reads (parity steps, codegen timeout, ...)
+    compile: str = "default"  # COMPILE; the precision is the spec's training.precision
     record_path: str | None = None  # where the worker writes its result (set at launch)
     version: int = SCHEMA_VERSION
 
@@ -91,6 +95,7 @@ class TrainResult(ModeResult):
     diverged_epoch: int | None = _ABSENT
     final: dict = _ABSENT
     inference: dict | None = _ABSENT
+    saved_model: dict | None = _ABSENT  # run --save-models: path, sha256, size_bytes (or error)
 
 
 @dataclass
@@ -124,6 +129,9 @@ class DynamicResult(ModeResult):
 @dataclass
 class ExportResult(ModeResult):
     export: dict = _ABSENT
+    history: list = _ABSENT  # the training before the export (absent when it starts from a saved model)
+    final: dict = _ABSENT
+    saved_model: dict | None = _ABSENT
 
 
 @dataclass
@@ -165,6 +173,8 @@ class RunRecord(_Record):
     host: dict = _ABSENT
     mode: str = _ABSENT
     policy: str = _ABSENT
+    precision: str = _ABSENT  # the spec's training.precision (a top-level copy: tables group by it)
+    compile: str = _ABSENT  # COMPILE
     repeat: int = _ABSENT
     isolate: str = _ABSENT
     # set by the worker

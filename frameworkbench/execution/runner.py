@@ -27,8 +27,9 @@ from ..measure import host_info
 from ..spec import Spec, SpecError, out_of_range, unknown, wrong_type
 from ..store import Store
 from ..targets import Target, package_version
+from .executors import Executor, Launch
 from .launch import launch, launch_group
-from .records import POLICIES, Job, RunRecord, init_used
+from .records import COMPILE, POLICIES, Job, RunRecord, init_used
 
 Event = Callable[[dict], None]
 ISOLATION = ("run", "target")
@@ -48,6 +49,7 @@ class RunOptions:
     isolate: str = "run"  # "run": a fresh worker per run; "target": one worker per target, reused
     mode: str = "train"  # worker mode (execution.modes.MODES)
     policy: str = "aligned"  # "aligned": spec values, one formulation everywhere; "native": framework defaults
+    compile: str = "default"  # COMPILE: each target's default, eager, or jit (XLA / torch.compile)
     job_options: dict = field(default_factory=dict)  # extra fields a worker mode reads from its job
     extra_env: dict = field(default_factory=dict)
     force: bool = False  # rerun runs whose run key already has an ``ok`` record (default: resume, skip them)
@@ -60,7 +62,8 @@ class RunOptions:
     def check(self, *, option_names: dict[str, str] | None = None) -> None:
         """Raise SpecError listing every bad option. ``option_names`` maps a field (device, threads, seeds,
         isolate, repeats, policy, timeout) to the name messages use (default: the CLI flag, ``--device``)."""
-        names = {f: f"--{f}" for f in ("device", "threads", "seeds", "isolate", "repeats", "policy", "timeout")}
+        names = {f: f"--{f}" for f in ("device", "threads", "seeds", "isolate", "repeats", "policy", "timeout",
+                                        "compile")}
         names.update(option_names or {})
         problems = []
         if self.device not in DEVICES:
@@ -78,6 +81,8 @@ class RunOptions:
             problems.append(out_of_range(names["repeats"], self.repeats, "an integer in [1, 1000]"))
         if self.policy not in POLICIES:
             problems.append(unknown(names["policy"], "defaults policy", self.policy, POLICIES))
+        if self.compile not in COMPILE:
+            problems.append(unknown(names["compile"], "compilation", self.compile, COMPILE))
         if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float))
                                          or not 0 < self.timeout < math.inf):
             problems.append(out_of_range(names["timeout"], self.timeout, "a positive, finite number of seconds"))
@@ -123,9 +128,10 @@ def versions_for(target: Target) -> dict:
 
 
 def run_key(spec: Spec, dataset_hash: str, target: Target, device: str, seed: int, versions: dict,
-            mode: str = "train", policy: str = "aligned", repeat: int = 0) -> str:
-    blob = json.dumps([spec.hash, dataset_hash, target.name, device, seed, versions, mode, policy]
-                      + ([repeat] if repeat else []), sort_keys=True)
+            mode: str = "train", policy: str = "aligned", repeat: int = 0, compile: str = "default") -> str:
+    """The precision is in the spec hash (``training.precision``) and named again here."""
+    blob = json.dumps([spec.hash, dataset_hash, target.name, device, seed, versions, mode, policy,
+                       spec.training["precision"], compile] + ([repeat] if repeat else []), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -140,8 +146,9 @@ def base_record(spec: Spec, target: Target, seed: int, inputs: Inputs, opts: Run
         dataset_hash=inputs.dataset_hash, dataset=inputs.dataset_summary, seed=seed,
         device_requested=opts.device, device=None, threads=opts.resolved_threads(),
         versions=versions, host=host_info(), mode=opts.mode, policy=opts.policy, repeat=repeat, isolate=opts.isolate,
+        precision=spec.training["precision"], compile=opts.compile,
         run_key=run_key(spec, inputs.dataset_hash, target, opts.device, seed, versions, opts.mode, opts.policy,
-                        repeat)).to_dict()
+                        repeat, opts.compile)).to_dict()
 
 
 def make_job(rec: dict, inputs: Inputs, opts: RunOptions, target: Target) -> Job:
@@ -150,7 +157,7 @@ def make_job(rec: dict, inputs: Inputs, opts: RunOptions, target: Target) -> Job
     return Job(run_id=rec["run_id"], target=target.name, spec=rec["spec"], seed=seed, device=opts.device,
                threads=rec["threads"], mode=opts.mode, policy=opts.policy, data_path=str(inputs.data_path),
                plan_path=str(inputs.plans[seed]), weights_path=str(inputs.weights[seed]), env=dict(target.env),
-               options=dict(opts.job_options))
+               options=dict(opts.job_options), compile=opts.compile)
 
 
 def spread_warnings(records: list[dict]) -> list[dict]:
@@ -180,15 +187,15 @@ def stored_runs(store: Store | None, spec: Spec, plan: list[tuple[Target, int, i
                 opts: RunOptions) -> dict[tuple[str, int, int], dict]:
     """Planned (target, seed, repeat) runs that already have an ``ok`` record with the same run key.
 
-    The run key covers the spec hash, dataset hash, target, device, seed, repeat, mode, policy
-    and every package version, so a stored run is only reused when it would be repeated exactly.
+    The run key covers the spec hash, dataset hash, target, device, seed, repeat, mode, policy,
+    precision, compilation and every package version, so a stored run is only reused when it would be repeated exactly.
     Only train runs resume (other modes return arrays that the database does not keep);
     ``force`` reruns.
     """
     if store is None or opts.force or opts.mode != "train":
         return {}
     keys = {(t.name, s, r): run_key(spec, inputs.dataset_hash, t, opts.device, s, versions_for(t), opts.mode,
-                                    opts.policy, r) for t, s, r in plan}
+                                    opts.policy, r, opts.compile) for t, s, r in plan}
     found = store.completed_records(keys.values())
     return {tsr: found[k] for tsr, k in keys.items() if k in found}
 
@@ -249,6 +256,10 @@ class _Batch:
         self.pending[rec["run_id"]] = rec
         return make_job(rec, self.inputs, self.opts, target)
 
+    def started(self, jobs: list[Job]) -> None:
+        reused = {"reused_worker_runs": len(jobs)} if self.opts.isolate == "target" else {}
+        self.emit({"event": "start", **self.tags[jobs[0].run_id], **reused})
+
     def warn_spread(self) -> None:
         for rec in spread_warnings(self.records):
             if self.store is not None and not rec.get("cached"):
@@ -257,12 +268,13 @@ class _Batch:
 
 
 def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_event: Event | None = None,
-        finalize: Callable[[dict], None] | None = None) -> list[dict]:
+        finalize: Callable[[dict], None] | None = None, executor: Executor | None = None) -> list[dict]:
     """Run every target × seed × repeat in a worker; store and return the records in plan order.
 
     With ``opts.isolate == "run"`` every run gets a fresh worker process; with ``"target"`` one
     worker runs all seeds and repeats of a target in turn (records say which). ``finalize(record)``
-    may add fields (e.g. an analysis) before a record is stored.
+    may add fields (e.g. an analysis) before a record is stored. ``executor`` runs the workers
+    (:mod:`.executors`; default: here, one at a time); records are stored on this thread only.
     """
     opts = opts or RunOptions()
     opts.check()
@@ -279,19 +291,15 @@ def run(spec: Spec, targets: list[Target], opts: RunOptions | None = None, on_ev
             emit({"event": "plan", "runs": len(plan), "dataset_hash": inputs.dataset_hash,
                   "dataset": inputs.dataset_summary, "cached": len(stored)})
             batch = _Batch(spec, opts, inputs, store, emit, finalize, len(plan))
-            groups: dict[str, list[Job]] = {}
+            groups: dict[str, list[Job]] = {}  # one worker per run, or per target with isolate "target"
             for i, (target, seed, rep) in enumerate(plan, 1):
                 job = batch.plan_one(i, target, seed, rep, stored.get((target.name, seed, rep)))
-                if job is None:
-                    continue
-                if opts.isolate == "run":
-                    emit({"event": "start", **batch.tags[job.run_id]})
-                    batch.on_result(job, launch(job, workdir, opts.timeout, batch.relay, opts.extra_env))
-                else:
-                    groups.setdefault(target.name, []).append(job)
-            for jobs in groups.values():
-                emit({"event": "start", **batch.tags[jobs[0].run_id], "reused_worker_runs": len(jobs)})
-                launch_group(jobs, workdir, opts.timeout, batch.relay, opts.extra_env, batch.on_result)
+                if job is not None:
+                    groups.setdefault(job.run_id if opts.isolate == "run" else target.name, []).append(job)
+            how = Launch(workdir, opts.timeout, opts.extra_env, batch.started, batch.relay, batch.on_result,
+                         launch, launch_group)
+            (executor or Executor()).run_groups(list(groups.values()), how)
+            batch.records.sort(key=lambda r: batch.tags[r["run_id"]]["index"])  # plan order, whatever ran first
             batch.warn_spread()
     finally:
         if store is not None:

@@ -17,15 +17,18 @@ def train_mode(ctx, model) -> TrainResult:
     from .. import reference
 
     adapter, spec, ds, plan, job = ctx.adapter, ctx.spec, ctx.ds, ctx.plan, ctx.job
-    history, epoch_s, step_times = [], [], []
+    history, epoch_s, step_times, splits = [], [], [], []
     status, error = "ok", None
     epochs = spec.training["epochs"]
 
-    def on_epoch(e: int, loss: float, steps: list[float], seconds: float) -> bool:
+    def on_epoch(e: int, loss: float, timer, seconds: float) -> bool:
         nonlocal status, error
+        from ..measure import epoch_split
+
         loss = faults.loss(job.target, job.seed, e + 1, loss)  # test-only: FRAMEWORKBENCH_FAULT=nan
         epoch_s.append(seconds)
-        step_times.append(list(steps))
+        step_times.append(list(timer.durations))
+        splits.append({"epoch": e + 1, **epoch_split(seconds, timer)})
         pred = adapter.predict(model, ds.x_val)
         row = {"epoch": e + 1, "loss": loss, **reference.evaluate(spec, ds.y_val, pred), "seconds": seconds}
         history.append(row)
@@ -37,12 +40,36 @@ def train_mode(ctx, model) -> TrainResult:
         return True
 
     adapter.fit(model, spec, ds.x_train, ds.y_train, plan[:epochs], spec.training["batch_size"], on_epoch)
+    timings = _timings(epoch_s, step_times, len(ds.x_train), splits)
     return TrainResult(
-        status=status, error=error, history=history, warnings=_noise_warnings(step_times),
+        status=status, error=error, history=history, warnings=_noise_warnings(step_times, timings),
         diverged_epoch=history[-1]["epoch"] if status == "diverged" else None,
         final={k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")},
-        timings=_timings(epoch_s, step_times, len(ds.x_train)),
-        inference=inference_latency(ctx, model) if status == "ok" else None)
+        timings=timings,
+        inference=inference_latency(ctx, model) if status == "ok" else None,
+        **({"saved_model": save_model_hook(ctx, model)} if status == "ok" and ctx.job.options.get("save_models") else {}))
+
+
+def save_model_hook(ctx, model) -> dict | None:
+    """``run --save-models``: the trained model in the framework's own format under
+    ``options["save_models"]/<run_id>/``; its path, sha256 and size (or the reason it could not be saved)."""
+    import hashlib
+    from pathlib import Path
+
+    root = ctx.job.options.get("save_models")
+    if not root:
+        return None
+    try:
+        path = ctx.adapter.probes().save_model(ctx.adapter, model, Path(root) / ctx.job.run_id)
+    except Exception as exc:  # a family that cannot save says so in the record; the run itself is fine
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.relative_to(path).as_posix().encode() if f != path else b"")
+        digest.update(f.read_bytes())
+    return {"status": "ok", "path": str(path.absolute()), "sha256": digest.hexdigest(),
+            "size_bytes": sum(f.stat().st_size for f in files)}
 
 
 def _steady_steps(step_times: list[list[float]]) -> list[float]:
@@ -50,26 +77,49 @@ def _steady_steps(step_times: list[list[float]]) -> list[float]:
     return [d for ep in step_times[1:] for d in ep] or step_times[0][min(5, len(step_times[0]) - 1):]
 
 
-def _noise_warnings(step_times: list[list[float]]) -> list[str]:
-    from ..measure import NOISE_THRESHOLD, noisy, summary
+def _noise_warnings(step_times: list[list[float]], timings: dict) -> list[str]:
+    from ..measure import NOISE_THRESHOLD, OUTSIDE_THRESHOLD, noisy, summary
 
     step = summary(_steady_steps(step_times))
-    return [f"noisy step times: IQR/median = {step['iqr'] / step['median']:.0%} "
-            f"(> {NOISE_THRESHOLD:.0%})"] if noisy(step) else []
+    out = [f"noisy step times: IQR/median = {step['iqr'] / step['median']:.0%} "
+           f"(> {NOISE_THRESHOLD:.0%})"] if noisy(step) else []
+    outside = timings.get("outside_steps_share")
+    if outside is not None and outside > OUTSIDE_THRESHOLD:
+        out.append(f"{outside:.0%} of an epoch is outside the steps (> {OUTSIDE_THRESHOLD:.0%}): median epoch "
+                   f"{timings['median_epoch_s']:.4g} s vs {timings['steps_per_epoch']} steps × median step "
+                   f"{timings['median_step_s']:.4g} s")
+    return out
 
 
-def _timings(epoch_s: list[float], step_times: list[list[float]], samples: int) -> dict:
+def _timings(epoch_s: list[float], step_times: list[list[float]], samples: int, splits: list[dict]) -> dict:
+    """Step statistics from the instrumented epochs; the headline epoch time from the steady epochs
+    trained without per-step clocks where there are such (else every steady epoch)."""
     from ..measure import summary
 
     step = summary(_steady_steps(step_times))
-    steady = summary(epoch_s[1:] or epoch_s)
+    plain = [s for i, s in enumerate(epoch_s) if i >= 1 and splits[i]["step_s"] is None]
+    steady = summary(plain or epoch_s[1:] or epoch_s)
+    steps = max(len(ep) for ep in step_times) if step_times else 0
+    split = next((sp for sp in splits[1:] if sp["step_s"] is not None), splits[0])
+    per_step = steady["median"] / steps if steps else None
     return {"first_epoch_s": epoch_s[0], "epoch_s": epoch_s,
             "median_epoch_s": steady["median"], "epoch_iqr_s": steady["iqr"],
             "median_step_s": step.get("median"), "step_iqr_s": step.get("iqr"),
             "step_p95_s": step.get("p95"), "measured_steps": step.get("n", 0),
             "warmup_steps": len(step_times[0]) if len(step_times) > 1 else min(5, len(step_times[0]) - 1),
             "first_step_s": step_times[0][0] if step_times[0] else None,
-            "samples_per_s": samples / steady["median"]}
+            # tracing/compilation (jit_compile, torch.compile, jax.jit) falls in the first step and epoch:
+            # compile_s is the first step's excess over the steady median; steady figures exclude epoch 1
+            "compile_s": max(step_times[0][0] - step["median"], 0.0) if step_times[0] and step.get("median") else None,
+            "compile_in": "first_step_s, first_epoch_s (not in median_step_s / median_epoch_s)",
+            "samples_per_s": samples / steady["median"],
+            "instrumented_epochs": [sp["epoch"] for sp in splits if sp["step_s"] is not None],
+            "headline_epochs": "uninstrumented" if plain else "instrumented",
+            "epoch_split": splits, "steady_split": split, "steps_per_epoch": steps,
+            "epoch_per_step_s": per_step,
+            "epoch_step_ratio": per_step / step["median"] if per_step and step.get("median") else None,
+            "outside_steps_share": (1 - steps * step["median"] / steady["median"]) if per_step and step.get("median")
+            else None}
 
 
 def inference_latency(ctx, model) -> dict:
@@ -81,7 +131,7 @@ def inference_latency(ctx, model) -> dict:
     x = ctx.ds.x_val if len(ctx.ds.x_val) else ctx.ds.x_train
     out = {"warmup": INFERENCE_WARMUP, "repeats": INFERENCE_REPEATS, "call": type(ctx.adapter).infer.__qualname__}
     for label, n in (("batch_1", 1), ("batch_large", LARGE_BATCH)):
-        xb = np.ascontiguousarray(np.resize(x, (n, x.shape[1])))
+        xb = np.ascontiguousarray(np.resize(x, (n, *x.shape[1:])))
         stats = latency(lambda: ctx.adapter.infer(model, xb), INFERENCE_WARMUP, INFERENCE_REPEATS)
         out[label] = {"batch_size": n, "median_s": stats["median"], "p95_s": stats["p95"], "iqr_s": stats["iqr"],
                       "samples_per_s": n / stats["median"]}

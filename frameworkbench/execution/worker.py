@@ -83,12 +83,16 @@ def run_job(job: Job) -> dict:
     target = TARGETS[job.target]
     t0 = time.perf_counter()
     adapter = target.load_adapter()(target, job.threads, job.policy)
+    adapter.precision, adapter.compile = job.spec["training"].get("precision", "float32"), job.compile
     import_s = time.perf_counter() - t0
     emit("imported", seconds=import_s)
     try:
         device = adapter.select_device(job.device)
     except DeviceUnavailable as exc:
         return {"status": "skipped", "error": str(exc), "timings": {"import_s": import_s}}
+    reason = adapter.unsupported()  # this precision or compilation on this target: explicit, never a fallback
+    if reason:
+        return {"status": "skipped", "error": reason, "timings": {"import_s": import_s}}
     runtime = {**applied, **adapter.configure()}
     shared = weights.load(Path(job.weights_path)) if job.shared_init else None
     ctx = Context(job, adapter, spec_as_run(job), data.load(Path(job.data_path)),

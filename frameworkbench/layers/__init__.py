@@ -10,12 +10,17 @@ from types import ModuleType
 from typing import Any, Mapping
 
 from ..activations import Activation
-from . import activation, dense
+from . import activation, conv, dense, flatten, pool
 from .base import FAMILIES, ShapeError
 
-LAYERS: dict[str, ModuleType] = {m.TYPE: m for m in sorted((activation, dense), key=lambda m: m.TYPE)}
+# conv and pool declare one module per rank and kind (conv1d, conv2d, max_pool2d, ...) from one implementation
+LAYERS: dict[str, ModuleType] = {m.TYPE: m for m in sorted((activation, dense, flatten, conv.CONV1D, conv.CONV2D,
+                                                             *pool.MODULES), key=lambda m: m.TYPE)}
 
-__all__ = ["FAMILIES", "LAYERS", "ShapeError", "from_dict", "get"]
+# weights dataclass name -> class, for every type with weights (files of saved weights name it)
+WEIGHTS: dict[str, type] = {m.Weights.__name__: m.Weights for m in LAYERS.values() if hasattr(m, "Weights")}
+
+__all__ = ["FAMILIES", "LAYERS", "ShapeError", "WEIGHTS", "from_dict", "get"]
 
 
 def get(type_name: str) -> ModuleType:

@@ -11,7 +11,8 @@ A layer module (``dense.py``, ``activation.py``, ...) declares, for one layer ty
 - ``param_count(layer, input_shape)`` and ``saved_elements(layer, input_shape)`` (per-sample
   values one training batch keeps for backward: the memory estimate);
 - ``init_weights(layer, input_shape, rng)``: the shared initial weights (canonical, Keras
-  layout, float32) or None;
+  layout, float32) or None; a type with weights names their dataclass ``Weights`` (its arrays
+  are named as in Keras: ``kernel``, ``bias``, ...);
 - ``forward(layer, weights, x) -> (y, cache)`` and ``backward(layer, weights, cache, grad_y)
   -> (grad_x, grad_weights)``: the reference computation (in ``x``'s dtype; float64 for training);
 - ``EXAMPLES``: ``(input_shape, normalised layer)`` pairs the layer tests run on;

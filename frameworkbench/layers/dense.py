@@ -51,6 +51,9 @@ class DenseWeights:
     bias: np.ndarray | None  # (out,)
 
 
+Weights = DenseWeights  # the weights class (frameworkbench.weights.load rebuilds saved weights by it)
+
+
 def output_shape(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     if not input_shape:
         raise ShapeError("a dense layer needs an input with at least one dimension")

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..parity import TOLERANCES
+from ..analysis.parity import TOLERANCES
 from ..stats import median
 from .markdown import cell, table
 from .summary import latest_records, runs_section
 
 DEFAULT_KEYS = ("kernel_initializer", "bias_initializer", "optimizer", "adam_epsilon", "adam_epsilon_form",
-                "leaky_relu_slope", "elu_alpha", "crossentropy_epsilon", "bce_at_p0_y1", "tf32",
+                "leaky_relu_slope", "elu_alpha", "crossentropy_epsilon", "crossentropy_form", "bce_at_p0_y1", "tf32",
                 "init_kernel_max_abs", "init_bias_max_abs")
 DEFAULT_LABELS = {
     "kernel_initializer": "kernel initialiser",
@@ -20,6 +20,7 @@ DEFAULT_LABELS = {
     "leaky_relu_slope": "LeakyReLU slope",
     "elu_alpha": "ELU α",
     "crossentropy_epsilon": "cross-entropy clipping ε",
+    "crossentropy_form": "cross-entropy form",
     "bce_at_p0_y1": "BCE at p=0, y=1 (measured)",
     "tf32": "TF32 matmuls",
     "init_kernel_max_abs": "max |kernel| at init (measured)",
@@ -66,17 +67,18 @@ def parity_table(aligned: list[dict]) -> str:
     for r in aligned:
         p = r.get("parity") or {}
         if r["status"] != "ok":
-            rows.append([r["target"], r["seed"], r["status"], *["—"] * 8, r.get("error")])
+            rows.append([r["target"], r["seed"], r["status"], *["—"] * 9, r.get("error")])
             continue
-        rows.append([r["target"], r["seed"], p.get("verdict"), p.get("forward_max_abs"), p.get("forward_max_rel"),
+        rows.append([r["target"], r["seed"], p.get("verdict"), p.get("dtype") or "float32",
+                     p.get("forward_max_abs"), p.get("forward_max_rel"),
                      p.get("grad_max_abs"), p.get("step_loss_max_rel"), p.get("epoch_loss_max_rel"),
                      p.get("left_tolerance_at") or "—", p.get("final_weights_max_abs_vs_reference"),
                      p.get("repeat_identical"), steps_phrase(p) if per_row else ""])
     steps = "per row: see note" if per_row else phrases[0] if phrases else "first K steps"
-    return table(["target", "seed", "verdict", "forward max abs Δ", "forward max rel Δ", "grad max abs Δ",
-                  f"loss max rel Δ, {steps}", "epoch loss max rel Δ", "left tolerance at",
+    return table(["target", "seed", "verdict", "tolerance of", "forward max abs Δ", "forward max rel Δ",
+                  "grad max abs Δ", f"loss max rel Δ, {steps}", "epoch loss max rel Δ", "left tolerance at",
                   "final weights max abs Δ", "repeat identical", "note"], rows,
-                 ["l", "r", "l", "r", "r", "r", "r", "r", "l", "r", "l", "l"])
+                 ["l", "r", "l", "l", "r", "r", "r", "r", "r", "l", "r", "l", "l"])
 
 
 def pairwise_table(aligned: list[dict]) -> str:
@@ -155,7 +157,7 @@ def plot(aligned: list[dict], path: Path) -> Path | None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for b in range(per_epoch or n, n, per_epoch or n):  # epoch boundaries
             ax.axvline(b + 0.5, color="lightgrey", lw=0.8)
-    same = TOLERANCES["float32"]["same"]["loss_rel"]
+    same = TOLERANCES[_precisions(recs)[0]]["same"]["loss_rel"]
     ax2.axhline(same, color="grey", ls=":", label=f"'same' tolerance ({same:g})")
     xlabel = "training step" + (" (grey lines: epoch boundaries)" if per_epoch and per_epoch < n else "")
     ax1.set(xlabel=xlabel, ylabel="batch loss", title=f"Loss per step, seed {seed}")
@@ -183,17 +185,24 @@ def _update_rule(records: list[dict]) -> str:
     return f" ({'; '.join(rules)})" if rules else ""
 
 
+def _precisions(records: list[dict]) -> list[str]:
+    """The precisions of the records (training.precision; float32 for records that predate it)."""
+    return list(dict.fromkeys(r.get("precision") or "float32" for r in records)) or ["float32"]
+
+
 def render(spec_name: str, records: list[dict], out_dir: Path, command: str | None = None) -> str:
     """Markdown of the parity report for one spec; writes its plot next to it."""
     aligned, native = split(records)
-    tol = TOLERANCES["float32"]
     parts = [f"# Numerical parity: {spec_name}", "",
              "Every target starts from the same weights and trains on the same batch plan; the numpy reference "
-             "runs the same steps in float64 with the same update rule" + _update_rule(records) + ".", "",
-             f"Verdicts (float32): `same` when forward |Δ| ≤ {tol['same']['forward_abs']:g}, gradient |Δ| ≤ "
-             f"{tol['same']['grad_abs']:g} and loss relative Δ ≤ {tol['same']['loss_rel']:g}; `close` within "
-             f"{tol['close']['forward_abs']:g} / {tol['close']['grad_abs']:g} / {tol['close']['loss_rel']:g}; "
-             "otherwise `different`, with the first step that left the `same` tolerance.", ""]
+             "runs the same steps in float64 with the same update rule" + _update_rule(records) + ".", ""]
+    for precision in _precisions(records):
+        tol = TOLERANCES[precision]
+        parts += [f"Verdicts ({precision} tolerances): `same` when forward |Δ| ≤ {tol['same']['forward_abs']:g}, "
+                  f"gradient |Δ| ≤ {tol['same']['grad_abs']:g} and loss relative Δ ≤ {tol['same']['loss_rel']:g}; "
+                  f"`close` within {tol['close']['forward_abs']:g} / {tol['close']['grad_abs']:g} / "
+                  f"{tol['close']['loss_rel']:g}; otherwise `different`, with the first step that left the `same` "
+                  "tolerance.", ""]
     if aligned:
         ok = [r["parity"] for r in aligned if r["status"] == "ok" and r.get("parity")]
         parts += ["## Aligned mode: every target against the reference", ""]

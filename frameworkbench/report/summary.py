@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 from .markdown import table
-from .tables import comparison_table, standardised_target
+from .tables import comparison_table, standardised_target, time_split_table
 
-GROUP_FIELDS = ("policy", "spec_hash", "dataset_hash", "device", "precision", "threads")
+GROUP_FIELDS = ("policy", "spec_hash", "dataset_hash", "device", "precision", "compile", "threads")
 """What separates comparison groups, in heading order."""
 
 
@@ -28,7 +28,7 @@ def group_key(r: dict) -> dict:
     """The values of :data:`GROUP_FIELDS` for one record."""
     return {"policy": r.get("policy", "aligned"), "spec_hash": r["spec_hash"], "dataset_hash": r.get("dataset_hash"),
             "device": r.get("device_requested") or r.get("device"), "precision": r.get("precision"),
-            "threads": r.get("threads")}
+            "compile": r.get("compile"), "threads": r.get("threads")}
 
 
 def _newest_first(records: list[dict]) -> list[dict]:
@@ -98,7 +98,7 @@ def _label(groups: list[dict]) -> None:
     flats = [_flat({k: v for k, v in g["spec"].items() if k != "description"}) for g in groups]
     spec_fields = sorted({k for f in flats for k in f if len({fl.get(k) for fl in flats}) > 1})
     names = {"policy": "defaults", "spec_hash": "spec", "dataset_hash": "dataset", "device": "device",
-             "precision": "precision", "threads": "threads"}
+             "precision": "precision", "compile": "compile", "threads": "threads"}
     varying = [f for f in GROUP_FIELDS if len({str(g["key"][f]) for g in groups}) > 1]
     for g, flat in zip(groups, flats):
         parts = []
@@ -127,9 +127,25 @@ def runtime_table(records: list[dict]) -> str:
         libs = ", ".join(f"{b.get('internal_api', b.get('user_api'))} {b.get('num_threads')}"
                          for b in rt.get("blas") or [] if "error" not in b) or "—"
         rows.append([r["target"], rt.get("cpu_affinity") and len(rt["cpu_affinity"]), threads, libs,
-                     rt.get("tf32"), (r.get("worker") or {}).get("reused"), r.get("policy", "aligned")])
+                     rt.get("tf32"), matmul_precision(r) or "—", (r.get("worker") or {}).get("reused"),
+                     r.get("policy", "aligned")])
     return table(["target", "cores (affinity)", "framework threads in force", "native pools (threads)", "TF32",
-                  "reused worker", "defaults"], rows)
+                  "matmul precision", "reused worker", "defaults"], rows)
+
+
+def matmul_precision(rec: dict) -> str | None:
+    """The effective matmul precision the run computed at (runtime.matmul_precision), None if not recorded."""
+    return ((rec.get("runtime") or {}).get("matmul_precision") or {}).get("effective")
+
+
+def precision_flag(records: list[dict]) -> list[str]:
+    """A warning when the ok runs of one comparison computed their matmuls at different precisions."""
+    found = {r["target"]: matmul_precision(r) for r in records if r["status"] == "ok" and matmul_precision(r)}
+    if len(set(found.values())) < 2:
+        return []
+    return ["**Different precisions:** the targets computed their matmuls at different precisions ("
+            + ", ".join(f"{t}: {p}" for t, p in found.items()) + "), so time and loss differences here are "
+            "partly differences of precision, not of frameworks (see `runtime.matmul_precision`).", ""]
 
 
 def _counts(records: list[dict]) -> str:
@@ -147,16 +163,34 @@ def group_section(g: dict, index: int, n_groups: int, spec_name: str, plots_dir:
              f"device {key['device']}", f"threads {key['threads']}", f"spec hash {str(key['spec_hash'])[:8]}"]
     if key["precision"] is not None:
         facts.insert(4, f"precision {key['precision']}")
+    if key.get("compile") not in (None, "default"):
+        facts.insert(4, f"compile {key['compile']}")
     parts = [heading, "", f"- {'; '.join(facts)}; {_counts(recs)}", "",
              "Medians over each target's ok runs (the runs column: seeds × repeats). Epoch and step times exclude "
              "the first epoch (tracing / compilation), which is shown on its own.", "",
-             comparison_table(recs), ""]
+             comparison_table(recs), "", *precision_flag(recs), *_split_section(recs)]
     if standardised_target(recs):
         parts += ["Losses and metrics are in standardised target units (the target was scaled to mean 0, "
                   "std 1 on the training split; records keep no scale to convert back).", ""]
     if plots_dir is not None:
         parts += _plots(g, spec_name, plots_dir)
     return parts
+
+
+def _split_section(recs: list[dict]) -> list[str]:
+    """Where a steady epoch's time goes (the per-spec report's time accounting)."""
+    split = time_split_table(recs)
+    if split is None:
+        return []
+    return ["### Where an epoch's time goes", "",
+            "The instrumented epoch after the warm-up, split into the steps (each timed until its loss is on the "
+            "host), the input (gathering each batch from the plan's indices and moving it to the device) and the "
+            "other time (callbacks, metrics, the loop itself: the epoch minus the two). Epoch / steps is the "
+            "headline epoch (the steady epochs trained without per-step clocks where a framework has such, see "
+            "instrumented epochs) over the steps per epoch; mean step: the instrumented epoch's step time over "
+            "its steps (far above the median: a few slow steps, usually other work on the machine); ratio: "
+            "epoch / steps over the median step (> 1.05: more "
+            "than 5 % of an epoch is outside the steps, and the run carries a warning).", "", split, ""]
 
 
 def _plots(g: dict, spec_name: str, plots_dir: Path) -> list[str]:

@@ -34,7 +34,8 @@ def run_row(rec: dict) -> dict[str, Any]:
             "policy": rec.get("policy", "aligned"), "epochs": (spec.get("training") or {}).get("epochs"),
             "target": rec["target"], "seed": rec["seed"], "repeat": rec.get("repeat", 0),
             "status": rec["status"], "device": rec.get("device") or rec.get("device_requested"),
-            "precision": rec.get("precision"), "threads": rec.get("threads"),
+            "precision": rec.get("precision"), "compile": rec.get("compile"), "threads": rec.get("threads"),
+            "matmul_precision": ((rec.get("runtime") or {}).get("matmul_precision") or {}).get("effective"),
             "params": rec.get("param_count"), "loss": final.get("loss"), "val_loss": final.get("val_loss"),
             "metric": metric, "val_metric": value, "median_epoch_s": t.get("median_epoch_s"),
             "median_step_ms": None if t.get("median_step_s") is None else t["median_step_s"] * 1e3,
@@ -48,7 +49,8 @@ def run_row(rec: dict) -> dict[str, Any]:
             "created_at": rec["created_at"], "error": rec.get("error")}
 
 
-RESULTS_COLUMNS = ["run_id", "spec", "spec_hash", "policy", "epochs", "device", "target", "seed", "repeat", "status",
+RESULTS_COLUMNS = ["run_id", "spec", "spec_hash", "policy", "epochs", "device", "precision", "matmul_precision",
+                   "target", "seed", "repeat", "status",
                    "params", "loss", "val_loss", "metric", "val_metric", "median_epoch_s", "median_step_ms",
                    "created_at"]
 """The columns of ``results --format table|markdown`` (json and csv carry every key of :func:`run_row`)."""
@@ -123,3 +125,39 @@ def comparison_table(records: list[dict]) -> str:
                   f"val {metric}{units}", "import", "first epoch", "median epoch", "median step", "step IQR",
                   "latency b=1", "peak RSS MB", "note"],
                  body, ["l", "l", "r", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l"])
+
+
+def _share(part: float | None, whole: float | None) -> str | None:
+    return None if part is None or not whole else f"{100 * part / whole:.1f} %"
+
+
+def time_split_table(records: list[dict]) -> str | None:
+    """Markdown: per target, where a steady epoch's time went (medians over the ok runs): the steps,
+    the input (gather + transfer), the rest (callbacks, metrics, loop), from the instrumented epoch
+    after the warm-up (``timings.steady_split``); and the headline epoch time over steps against the
+    median step. None when no record carries the split (older records)."""
+    by_target: dict[str, list[dict]] = {}
+    for r in records:
+        t = r.get("timings") or {}
+        if r["status"] == "ok" and t.get("steady_split"):
+            by_target.setdefault(r["target"], []).append(t)
+    if not by_target:
+        return None
+    rows = []
+    for target, ts in by_target.items():
+        sp = [t["steady_split"] for t in ts]
+        med = {k: median([s.get(k) for s in sp]) for k in ("epoch_s", "step_s", "input_s", "other_s")}
+        inputs = [s.get("input_s") for s in sp]
+        rows.append([target, median([t.get("steps_per_epoch") for t in ts]), Seconds.of(med["epoch_s"]),
+                     _share(med["step_s"], med["epoch_s"]),
+                     "overlapped (tf.data)" if all(v is None for v in inputs) else _share(med["input_s"],
+                                                                                          med["epoch_s"]),
+                     _share(med["other_s"], med["epoch_s"]),
+                     Seconds.of(median([t.get("epoch_per_step_s") for t in ts])),
+                     Seconds.of(median([s["step_s"] / s["steps"] for s in sp if s.get("steps")])),
+                     Seconds.of(median([t.get("median_step_s") for t in ts])),
+                     median([t.get("epoch_step_ratio") for t in ts]),
+                     ", ".join(str(e) for e in ts[-1].get("instrumented_epochs") or [])])
+    return table(["target", "steps/epoch", "instrumented epoch", "steps", "input", "other", "epoch / steps",
+                  "mean step", "median step", "ratio", "instrumented epochs"], rows,
+                 ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l"])

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from .. import layers as layer_types
 from .errors import Problem, SpecError, fmt, missing, out_of_range, unknown, wrong_type
+from .fields import REQUIRED, SKLEARN_FEATURES, Field, layer_field
 from .fields import (ACTIVATION_PARAMS, DEFAULT_LOSS, DEFAULT_METRICS, FIELDS, FILE_FORMATS, LOSS_OUTPUT_ACTIVATION,
                      MAX_LAYERS, METRICS, OPTIMIZER_DEFAULTS, SKLEARN_DATASETS, TASK_LOSSES, TASK_METRICS,
                      TOP_FIELDS)
@@ -103,7 +104,10 @@ class _Checker:
 
     def field(self, raw: Mapping, table_path: str, path: str, default: Any = None) -> Any:
         """Read the field ``table_path`` of FIELDS from ``raw`` (at ``path``) by its type, range and default."""
-        f = FIELDS[table_path]
+        return self.read(FIELDS[table_path], raw, path, default)
+
+    def read(self, f: Field, raw: Mapping, path: str, default: Any = None) -> Any:
+        """Read field ``f`` from ``raw`` (at ``path``) by its type, range and default."""
         dflt = f.default if default is None else default
         if f.kind == "integer":
             return self.integer(raw, f.key, path, dflt, lo=int(f.lo), hi=None if f.hi is None else int(f.hi))
@@ -115,7 +119,26 @@ class _Checker:
             return self.boolean(raw, f.key, path, dflt)
         if f.kind == "string":
             return self.string(raw, f.key, path, dflt, allow_empty=f.default == "")
+        if f.kind == "list" and f.lo is not None and not f.choices:
+            return self.sizes(raw, f, path, dflt)
         raise TypeError(f"field {table_path} of kind {f.kind} is read by its own function")
+
+    def sizes(self, raw: Mapping, f: Field, path: str, default: Any) -> int | list | None:
+        """An integer or a non-empty list of integers in the field's range (window sizes, shapes)."""
+        p = f"{path}.{f.key}" if path else f.key
+        if raw.get(f.key) is None:
+            if default is REQUIRED:
+                self.add(missing(p))
+            return None if default is REQUIRED else default
+        v = raw[f.key]
+        items = v if isinstance(v, list) else [v]
+        if not items or any(isinstance(n, bool) or not isinstance(n, int) for n in items):
+            self.add(wrong_type(p, v, "an integer or a list of integers"))
+            return None
+        if any(not f.lo <= n <= f.hi for n in items):
+            self.add(out_of_range(p, v, f"integers in [{int(f.lo)}, {int(f.hi)}]"))
+            return None
+        return v
 
     def boolean(self, raw: Mapping, key: str, path: str, default: bool) -> bool | None:
         p = f"{path}.{key}" if path else key
@@ -176,12 +199,23 @@ def _input_shape(c: _Checker, shape: Any) -> list | None:
         return None
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = [shape]
-    if not isinstance(shape, (list, tuple)) or len(shape) != 1:
-        c.add(wrong_type("input_shape", shape, "a list with one positive integer (the feature count)"))
+    if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= MAX_INPUT_RANK:
+        c.add(wrong_type("input_shape", shape, f"a list of 1 to {MAX_INPUT_RANK} positive integers: [features], "
+                                               "[steps, features] or [height, width, channels]"))
         return None
     f = FIELDS["input_shape"]
-    n = c.integer({"input_shape[0]": shape[0]}, "input_shape[0]", "", lo=int(f.lo), hi=int(f.hi))
-    return None if n is None else [n]
+    dims = [c.integer({f"input_shape[{i}]": n}, f"input_shape[{i}]", "", lo=int(f.lo), hi=int(f.hi))
+            for i, n in enumerate(shape)]
+    if None in dims:
+        return None
+    if math.prod(dims) > MAX_INPUT_SIZE:
+        c.add(out_of_range("input_shape", list(dims), f"at most {MAX_INPUT_SIZE} values per sample"))
+        return None
+    return dims
+
+
+MAX_INPUT_RANK = 3  # [features], [steps, features], [height, width, channels]
+MAX_INPUT_SIZE = 1 << 24  # values per sample
 
 
 def _shapes(c: _Checker, s: dict) -> None:
@@ -193,6 +227,9 @@ def _shapes(c: _Checker, s: dict) -> None:
         except layer_types.ShapeError as exc:
             c.add(Problem(f"layers[{i}]", f"{exc} (input shape {list(shape)})"))
             return
+    if len(shape) != 1:
+        c.add(Problem("layers", f"the model's output has shape {list(shape)} per sample, but losses need one vector "
+                                f"per sample; add a flatten or global pooling layer before the output dense layer"))
 
 
 def _activation(c: _Checker, raw: Any, path: str) -> dict | None:
@@ -250,7 +287,7 @@ def _layer(c: _Checker, m: Mapping, mod: Any, path: str) -> dict | None:
     out: dict[str, Any] = {"type": mod.TYPE}
     for key in keys:
         out[key] = (_activation(c, m.get(key), f"{path}.{key}") if key == "activation"
-                    else c.field(m, f"layers[].{key}", path))
+                    else c.read(layer_field(mod.TYPE, key), m, path))
     return out
 
 
@@ -320,7 +357,7 @@ def _training(c: _Checker, raw: Any) -> dict:
     m = c.mapping(raw, "training")
     if m is None:
         return {}
-    keys = ("epochs", "batch_size", "seed")
+    keys = ("epochs", "batch_size", "seed", "precision")
     c.extra(m, keys, "training")
     return _group(c, m, "training", keys)
 
@@ -333,18 +370,14 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
     common = ["source", "validation_split", "standardize", "seed"]
     out: dict[str, Any] = {"source": source}
     if source == "synthetic":
-        c.extra(m, [*common, "n_samples", "n_features", "n_classes", "noise"], "data")
-        n_feat = input_shape[0] if input_shape else 10
-        out.update(_group(c, m, "data", ("n_samples", "n_features"), n_features=n_feat))
-        if task == "multiclass":
-            out["n_classes"] = c.field(m, "data.n_classes", "data")
-        elif "n_classes" in m and task is not None:
-            c.add(Problem("data.n_classes", f"only used with task 'multiclass', not {fmt(task)}"))
-        out["noise"] = c.field(m, "data.noise", "data")
+        out.update(_synthetic(c, m, task, input_shape, common))
     elif source == "sklearn":
-        c.extra(m, [*common, "name"], "data")
+        c.extra(m, [*common, "name", "reshape"], "data")
         name = c.field(m, "data.name", "data")
         out["name"] = name
+        reshape = _reshape(c, m, name, input_shape)
+        if reshape is not None:  # absent, not null: specs without it keep their hash
+            out["reshape"] = reshape
         if name and task and SKLEARN_DATASETS[name] != task:
             c.add(Problem("data.name", f"dataset {fmt(name)} is a {SKLEARN_DATASETS[name]} dataset, "
                                        f"but task is {fmt(task)}"))
@@ -365,10 +398,73 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
     return out
 
 
+SYNTHETIC_CLASSIFICATION = ("n_redundant", "n_clusters_per_class", "class_sep", "flip_y")
+
+
+def _synthetic(c: _Checker, m: Mapping, task: str | None, input_shape: list | None, common: list) -> dict:
+    """``source: synthetic``: scikit-learn's make_classification / make_regression parameters, defaults resolved."""
+    c.extra(m, [*common, "n_samples", "n_features", "n_classes", "n_informative", *SYNTHETIC_CLASSIFICATION,
+                "noise"], "data")
+    out = _group(c, m, "data", ("n_samples", "n_features"), n_features=input_shape[0] if input_shape else 10)
+    if task == "multiclass":
+        out["n_classes"] = c.field(m, "data.n_classes", "data")
+    elif "n_classes" in m and task is not None:
+        c.add(Problem("data.n_classes", f"only used with task 'multiclass', not {fmt(task)}"))
+    own, other = ((SYNTHETIC_CLASSIFICATION, ("noise",)) if task != "regression"
+                  else (("noise",), SYNTHETIC_CLASSIFICATION))
+    for key in other:
+        if key in m and task is not None:
+            c.add(Problem(f"data.{key}", f"not used with task {fmt(task)}; synthetic {task} data take: "
+                                         f"{', '.join(('n_informative', *own))}"))
+    f, k = out["n_features"], out.get("n_classes", 2)
+    if f is None or k is None or task is None:
+        return out
+    classify = task != "regression"
+    inf = c.field(m, "data.n_informative", "data",
+                  default=min(f, max(2, math.ceil(math.log2(2 * k)), math.ceil(f / 16))) if classify else min(f, 10))
+    out["n_informative"] = inf
+    if not classify:
+        out["noise"] = c.field(m, "data.noise", "data")
+        return out
+    if inf is not None:
+        out.update(_group(c, m, "data", SYNTHETIC_CLASSIFICATION, n_redundant=max(0, min(2, f - inf)),
+                          n_clusters_per_class=2 if 2 * k <= 2 ** min(inf, 64) else 1))
+    if inf is not None and inf > f:
+        c.add(out_of_range("data.n_informative", inf, f"at most n_features ({f})"))
+    elif inf is not None and out["n_redundant"] is not None and inf + out["n_redundant"] > f:
+        c.add(out_of_range("data.n_redundant", out["n_redundant"],
+                           f"at most n_features - n_informative ({f} - {inf} = {f - inf})"))
+    elif inf is not None and out["n_clusters_per_class"] and k * out["n_clusters_per_class"] > 2 ** min(inf, 64):
+        c.add(Problem("data.n_informative", f"got {inf}; {k} classes x {out['n_clusters_per_class']} clusters "
+                                            f"need at least {math.ceil(math.log2(k * out['n_clusters_per_class']))} "
+                                            f"informative features (classes x clusters <= 2^n_informative)"))
+    return out
+
+
+def _reshape(c: _Checker, m: Mapping, name: str | None, input_shape: list | None) -> list | None:
+    """``data.reshape`` of a scikit-learn dataset: the features as ``input_shape``, their count unchanged."""
+    shape = c.field(m, "data.reshape", "data")
+    shape = None if shape is None else ([shape] if isinstance(shape, int) else list(shape))
+    n = SKLEARN_FEATURES.get(name or "")
+    if shape is not None and n is not None and math.prod(shape) != n:
+        c.add(Problem("data.reshape", f"got {shape} ({math.prod(shape)} values), but dataset {fmt(name)} has {n} "
+                                      f"features per sample; use a shape with {n} values, e.g. [{n}]"))
+    elif input_shape is not None and n is not None and shape != input_shape and (shape or len(input_shape) > 1):
+        have = f"data.reshape is {shape}" if shape else f"dataset {fmt(name)} gives vectors of {n} features"
+        c.add(Problem("data.reshape" if shape else "input_shape", f"input_shape is {input_shape}, but {have}; set "
+                                                                 f"data.reshape and input_shape to the same shape"))
+    return shape
+
+
+def _act(layer: dict) -> str:
+    """A normalised layer's activation name (``linear`` for types without one)."""
+    return layer.get("activation", {"name": "linear"})["name"]
+
+
 def _cross_checks(c: _Checker, s: dict, loss_given: bool = True) -> None:
     """Checks that relate several fields (run only when every field is valid on its own)."""
     task, loss = s["task"], s["loss"]["name"]
-    needs, out_act = LOSS_OUTPUT_ACTIVATION.get(loss), s["layers"][-1]["activation"]["name"]
+    needs, out_act = LOSS_OUTPUT_ACTIVATION.get(loss), _act(s["layers"][-1])
     if not loss_given and needs and out_act not in needs:  # the default loss: say it was never written
         fits = [n for n in TASK_LOSSES[task] if out_act in LOSS_OUTPUT_ACTIVATION.get(n, (out_act,))]
         c.add(Problem("loss", f"missing; the default for task {fmt(task)}, {fmt(loss)}, needs output activation "
@@ -379,9 +475,10 @@ def _cross_checks(c: _Checker, s: dict, loss_given: bool = True) -> None:
         c.add(Problem("loss.name", f"loss {fmt(loss)} does not fit task {fmt(task)}; expected one of: "
                                    f"{', '.join(TASK_LOSSES[task])}"))
     layers = s["layers"]
-    if layers[0]["type"] != "dense":
-        c.add(Problem("layers[0]", "the first layer must be a dense layer"))
-    out_act = layers[-1]["activation"]["name"]
+    if layers[0]["type"] == "activation":
+        c.add(Problem("layers[0]", "the first layer must not be an activation layer; put the activation on the "
+                                   "layer before it"))
+    out_act = _act(layers[-1])
     needs = LOSS_OUTPUT_ACTIVATION.get(loss)
     if needs and out_act not in needs:
         c.add(Problem(f"layers[{len(layers) - 1}].activation",
@@ -396,8 +493,8 @@ def _cross_checks(c: _Checker, s: dict, loss_given: bool = True) -> None:
     if task == "multiclass" and units[-1] < 2:
         c.add(Problem(f"layers[{last}].units", f"a multiclass task needs at least 2 output units, got {units[-1]}"))
     for i, lay in enumerate(layers):
-        if lay["activation"]["name"] == "softmax" and i != len(layers) - 1 and not (
-                i == last and all(x["type"] == "activation" and x["activation"]["name"] == "linear"
+        if _act(lay) == "softmax" and i != len(layers) - 1 and not (
+                i == last and all(x["type"] == "activation" and _act(x) == "linear"
                                   for x in layers[i + 1:])):
             c.add(Problem(f"layers[{i}].activation", "softmax is only supported on the output layer"))
     data = s["data"]

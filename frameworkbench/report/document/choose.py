@@ -76,10 +76,21 @@ def _production(d: Doc) -> list[str]:
         return _row(d, "production", d.missing("frameworks", "export"), "—", "unknown")
     top = max(v[0] for v in best.values())
     won = [c for c in COLUMNS if c.family in best and best[c.family][0] == top]
-    figures = [f"`{e.target}`: {len(e.deployable)} ({', '.join(e.deployable)})"
+    figures = [f"`{e.target}`: {len(e.deployable)} ({', '.join(e.deployable)})" + _export_detail(d, e)
                for e in (best[c.family][1] for c in won)]
     return _row(d, "production", " + ".join(d.t(f"col_{c.key}") for c in won), "; ".join(figures),
                 verdicts.winners([c.key for c in won], value("choose", "production")))
+
+
+def _export_detail(d: Doc, e: F.Export) -> str:
+    """Fidelity (worst max |Δ| against the trained model), mobile formats and batch-1 latency per runtime."""
+    parts = [f"max |Δ| {e.worst_diff:.1e}"] if e.worst_diff is not None else []
+    if e.mobile_formats:
+        parts.append("mobile: " + ", ".join(e.mobile_formats))
+    lat = [f"{p.runtime or p.name} {d.fs(p.latency_s)}" for p in e.paths if p.ok and p.latency_s is not None]
+    if lat:
+        parts.append("b1: " + ", ".join(lat))
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 def _speed(d: Doc, train: dict[str, F.Training]) -> list[str]:

@@ -198,6 +198,8 @@ class ExportPath:
     size_bytes: int | None
     latency_s: float | None  # median, batch of one, through the reloaded artifact
     error: str
+    max_abs_diff: float | None = None  # against the live (trained) model on the validation rows
+    runtime: str | None = None  # what ran the artifact (ONNX Runtime, LiteRT, OpenVINO, ...)
 
 
 @dataclass(frozen=True)
@@ -218,14 +220,27 @@ class Export:
     def mobile(self) -> bool:
         return any(p.ok and p.kind == "mobile" for p in self.paths)
 
+    @property
+    def mobile_formats(self) -> list[str]:
+        return [p.name for p in self.paths if p.ok and p.kind == "mobile"]
+
+    @property
+    def worst_diff(self) -> float | None:
+        """The largest max |Δ| of the formats that worked (the export's fidelity)."""
+        diffs = [p.max_abs_diff for p in self.paths if p.ok and p.max_abs_diff is not None]
+        return max(diffs) if diffs else None
+
 
 def exports(f: Facts) -> dict[str, Export]:
     out = {}
     for target, recs in Facts.by_target(f.exp("frameworks", "export")).items():
         rec = recs[-1]
+        ex = rec.get("export") or {}
+        runtimes = {f.get("path"): f.get("runtime") for f in ex.get("formats") or []}
         paths = [ExportPath(p["path"], p.get("kind"), p.get("status") == "ok", p.get("size_bytes"),
-                            (p.get("latency_batch1") or {}).get("median_s"), short_error(p.get("error")))
-                 for p in (rec.get("export") or {}).get("paths") or []]
+                            (p.get("latency_batch1") or {}).get("median_s"), short_error(p.get("error")),
+                            p.get("max_abs_diff"), runtimes.get(p["path"]))
+                 for p in ex.get("paths") or []]
         out[target] = Export(target, family_of(rec), ok(rec), error_of(rec), paths)
     return out
 
