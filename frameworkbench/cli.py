@@ -13,8 +13,7 @@ import threading
 from pathlib import Path
 
 from ._version import __version__
-from .execution.records import COMPILE, POLICIES
-from .spec.fields import PRECISIONS
+from .cli_options import Parser, add_parity, add_run, db_arg, with_precision
 from .spec import SpecError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -22,52 +21,15 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed 
 FAILED_STATUSES = ("failed", "timeout", "diverged")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return v
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with a "did you mean" for every closed choice (commands, --format, --isolate, ...)."""
-
-    def _check_value(self, action, value):
-        if action.choices is not None and value not in action.choices:
-            from .spec import suggest
-
-            choices = [str(c) for c in action.choices]
-            close = suggest(value, choices)
-            hint = f" (did you mean {close!r}?)" if close else ""
-            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} (choose from {', '.join(choices)})")
-
-
-def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH", help="results database (default: $FRAMEWORKBENCH_DB or ./frameworkbench.db)")
-
-
 def parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="frameworkbench", description=(
+    ap = Parser(prog="frameworkbench", description=(
         "Compare tf.keras, standalone Keras 3 (tensorflow/jax/torch backends) and PyTorch on one "
         "declarative model spec, with identical data, batches and initial weights."))
     ap.add_argument("--version", action="version", version=f"frameworkbench {__version__}")
     ap.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
-    _add_run(sub)
+    add_run(sub)
     v = sub.add_parser("validate", help="check a spec and the data it names; list every problem (exit 2 if any)",
                        description="Check SPEC, its memory estimate and the data it names (loaded and checked "
                                    "as `run` does); exit 2 with every problem.")
@@ -87,109 +49,24 @@ def parser() -> argparse.ArgumentParser:
                      metavar="table|json|csv|markdown", help="output format (default: table)")
     res.add_argument("--spec", metavar="NAME", help="only runs of this spec name")
     res.add_argument("--target", metavar="T", help="only runs of this target")
-    _db_arg(res)
+    db_arg(res)
 
-    _add_parity(sub)
+    add_parity(sub)
     rep = sub.add_parser("report", help="write markdown reports from the stored runs")
     rep.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
     rep.add_argument("--spec", metavar="NAME", help="only this spec name")
-    _db_arg(rep)
+    db_arg(rep)
     from .document_cli import add_parsers, add_report_options  # study, codegen, report --lang
 
     add_report_options(rep)
-    add_parsers(sub, _db_arg)
+    add_parsers(sub, db_arg)
     from . import team_cli  # diff, mlflow
 
-    team_cli.add_parsers(sub, _db_arg)
+    team_cli.add_parsers(sub, db_arg)
     from .analysis import export as export_cli  # export
 
-    export_cli.add_parser(sub, _db_arg)
+    export_cli.add_parser(sub, db_arg)
     return ap
-
-
-def _numeric_args(p: argparse.ArgumentParser, compile_option: bool = True) -> None:
-    """--precision (overrides training.precision) and --compile."""
-    p.add_argument("--precision", choices=tuple(PRECISIONS), metavar="|".join(PRECISIONS),
-                   help="override training.precision: float32 exact float32 matmuls; tf32 TF32 allowed on GPUs; "
-                        "mixed_*: float32 variables, lower-precision compute; bfloat16: everything")
-    if compile_option:
-        p.add_argument("--compile", choices=COMPILE, default="default", metavar="|".join(COMPILE),
-                       help="default: each target's own; eager: no graph compilation; jit: XLA (jit_compile=True) "
-                            "on TensorFlow and JAX, torch.compile on torch (an unsupported target is skipped)")
-
-
-def _add_run(sub) -> None:
-    from .devices import DEVICES
-    from .targets import DEFAULT_TARGETS, TARGETS
-
-    r = sub.add_parser("run", help="train a spec on several targets and store the results",
-                       description="Train SPEC on each target in its own worker process; store every run.")
-    r.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
-    r.add_argument("--targets", metavar="A,B", help=f"comma-separated targets or 'all' (default: "
-                                                    f"{', '.join(DEFAULT_TARGETS)}); known: {', '.join(TARGETS)}")
-    r.add_argument("--device", default="cpu", metavar="|".join(DEVICES),
-                   help=f"one of {', '.join(DEVICES)} (default: cpu); an unavailable "
-                                                    "device gives a skipped record, never a CPU fallback")
-    r.add_argument("--epochs", type=_positive_int, metavar="N", help="override training.epochs")
-    r.add_argument("--batch-size", type=_positive_int, metavar="N", help="override training.batch_size")
-    r.add_argument("--seeds", type=_positive_int, default=1, metavar="N",
-                   help="number of seeds (seed, seed+1, ...; default 1)")
-    r.add_argument("--threads", type=_positive_int, metavar="N", help="threads per framework (default: all cores)")
-    r.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
-    r.add_argument("--repeats", type=_positive_int, default=1, metavar="N",
-                   help="runs per target and seed (default 1); "
-                                                                     "medians and IQR across them are reported")
-    r.add_argument("--isolate", choices=("run", "target"), default="run", metavar="run|target",
-                   help="run: a fresh worker process per run (default); target: one worker per target runs all its "
-                        "seeds and repeats (saves imports; recorded in each run)")
-    r.add_argument("--policy", "--defaults", dest="policy", choices=POLICIES, default="aligned",
-                   metavar="aligned|native",
-                   help="defaults policy; aligned: the spec's values and one update rule in every framework "
-                        "(default); native: each framework's own defaults (initialiser, Adam ε, clipping, slopes). "
-                        "--defaults is an older name for it")
-    _numeric_args(r)
-    r.add_argument("--force", action="store_true", help="rerun runs already stored as ok with the same run key "
-                                                        "(default: resume, skip them)")
-    r.add_argument("--save-models", action="store_true", help="keep each run's trained model in the framework's own "
-                   "format under <db stem>-artifacts/<run_id>/ (path, sha256, size in the record; implies --force)")
-    _db_arg(r)
-    from .document_cli import add_executor_options
-
-    add_executor_options(r)
-    r.add_argument("--out", metavar="DIR", help="also write the markdown report to DIR")
-    r.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
-    r.add_argument("--quiet", action="store_true", help="no progress lines")
-
-
-def _add_parity(sub) -> None:
-    from .devices import DEVICES
-
-    par = sub.add_parser("parity", help="numerical parity of the targets against the numpy reference",
-                         description="Train SPEC on each target from the same weights and batches, compare forward "
-                                     "outputs, first-step gradients, per-step and per-epoch losses and final weights "
-                                     "with a float64 numpy reference; store the runs and write a parity report.")
-    par.add_argument("spec", metavar="SPEC", help="YAML or JSON spec file")
-    par.add_argument("--targets", metavar="A,B", help="comma-separated targets (default: the five default targets; "
-                                                      "'all' adds the low-level loop variants)")
-    par.add_argument("--steps", type=_positive_int, default=50, metavar="K",
-                     help="first steps (across epochs) whose loss is compared one by one (default 50; a shorter run "
-                          "compares all its steps)")
-    par.add_argument("--policy", "--mode", dest="policy", choices=(*POLICIES, "both"), default="aligned",
-                     metavar="aligned|native|both",
-                     help="defaults policy (as for `run`); aligned: spec values and one update rule everywhere "
-                          "(default); native: each framework's own defaults; both: run both (needed for the 'what "
-                          "differs by default' section). --mode is an older name for it")
-    par.add_argument("--epochs", type=_positive_int, metavar="N", help="override training.epochs")
-    _numeric_args(par, compile_option=False)
-    par.add_argument("--seeds", type=_positive_int, default=1, metavar="N", help="number of seeds (default 1)")
-    par.add_argument("--device", default="cpu", metavar="|".join(DEVICES), help=f"one of {', '.join(DEVICES)} "
-                                                                                 "(default: cpu)")
-    par.add_argument("--threads", type=_positive_int, metavar="N", help="threads per framework (default: all cores)")
-    par.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per run")
-    _db_arg(par)
-    par.add_argument("--out", metavar="DIR", default="reports", help="report directory (default: reports)")
-    par.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
-    par.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 # ----------------------------------------------------------------------------- commands
@@ -324,26 +201,12 @@ def _load_run_inputs(args, variants: list[dict]):
         overrides = {k: getattr(args, k, None) for k in ("epochs", "batch_size")}
         if any(overrides.values()):
             spec = spec.with_overrides(**overrides)
-        spec = _with_precision(spec, getattr(args, "precision", None), problems)
+        spec = with_precision(spec, getattr(args, "precision", None), problems)
     except SpecError as exc:
         raise SpecError(exc.problems + problems, source=exc.source) from None
     if problems:
         raise SpecError(problems)
     return spec, targets, options
-
-
-def _with_precision(spec, precision: str | None, problems: list):
-    """``spec`` with training.precision replaced by ``--precision`` (a new spec hash, like --epochs)."""
-    from .spec import unknown, validate
-
-    if precision is None:
-        return spec
-    if precision not in PRECISIONS:
-        problems.append(unknown("--precision", "precision", precision, tuple(PRECISIONS)))
-        return spec
-    raw = spec.to_dict()
-    raw["training"]["precision"] = precision
-    return validate(raw, source=spec.source)
 
 
 def cmd_run(args) -> int:

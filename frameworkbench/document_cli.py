@@ -9,6 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from .cli_options import add_executor_options
+
 EXIT_OK, EXIT_FAILED = 0, 1
 FAILED_STATUSES = ("failed", "timeout", "diverged")
 
@@ -31,16 +33,6 @@ def add_parsers(sub, db_arg) -> None:
     c.add_argument("--target", required=True, metavar="T", help="target whose framework the code uses")
     c.add_argument("--out", metavar="FILE", help="write the script to FILE instead of stdout")
     c.add_argument("--count", action="store_true", help="print the line counts instead of the code")
-
-
-def add_executor_options(p, jobs_help: str = "at most N runs at a time (default 1)") -> None:
-    """--executor, --ray-address, --jobs (``run`` and ``study``)."""
-    p.add_argument("--executor", choices=("local", "ray"), default="local", metavar="local|ray",
-                   help="local: worker processes on this machine (default); ray: each run is a Ray task that "
-                        "starts the same worker process on a cluster node (needs frameworkbench[ray])")
-    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (HOST:PORT, ray://HOST:PORT or auto; "
-                                                        "default: a local Ray instance started and stopped here)")
-    p.add_argument("--jobs", type=int, metavar="N", help=jobs_help)
 
 
 def add_report_options(rep) -> None:

@@ -5,31 +5,12 @@ Nothing here imports an ML framework, numpy, scipy or mlflow at import time.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from .cli_options import min_effect, resamples
+
 EXIT_OK, EXIT_FAILED = 0, 1
-
-
-def _min_effect(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = -1.0
-    if not 0 <= v < 10:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.05 (0 <= x < 10), got {text!r}")
-    return v
-
-
-def _resamples(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if not 100 <= v <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"expected an integer from 100 to 1000000, got {text!r}")
-    return v
 
 
 def add_parsers(sub, db_arg) -> None:
@@ -44,9 +25,9 @@ def add_parsers(sub, db_arg) -> None:
     d.add_argument("--json", action="store_true", help="print the comparison as JSON instead of markdown")
     d.add_argument("--fail-if", action="append", default=[], metavar="RULE",
                    help=f"exit 1 when any pair's ratio meets RULE (repeatable); RULE: {FAIL_IF_GRAMMAR}")
-    d.add_argument("--min-effect", type=_min_effect, default=0.05, metavar="FRACTION",
+    d.add_argument("--min-effect", type=min_effect, default=0.05, metavar="FRACTION",
                    help="smallest change a verdict reports (default 0.05: 5%%)")
-    d.add_argument("--resamples", type=_resamples, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
+    d.add_argument("--resamples", type=resamples, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
 
     m = sub.add_parser("mlflow", help="log every stored run as an MLflow run (idempotent)",
                        description="Log each stored run as an MLflow run: spec parameters, per-epoch and summary "

@@ -73,3 +73,28 @@ def from_layout(arrays: dict[str, np.ndarray], layout: Layout) -> dict[str, np.n
         a = np.asarray(a)
         out[name] = a if axes is None else np.ascontiguousarray(np.transpose(a, np.argsort(axes)))
     return out
+
+
+# The weight side of a layer type without weights (activation, flatten, the pools), which those
+# modules import as their own: no parameters, no initial weights, no arrays in any family; what
+# backward keeps per sample is at most the input (the pools: argmax positions or counts).
+def param_count(layer: Any, input_shape: tuple[int, ...]) -> int:
+    return 0
+
+
+def saved_elements(layer: Any, input_shape: tuple[int, ...]) -> int:
+    return size(input_shape)
+
+
+def init_weights(layer: Any, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
+    return None
+
+
+def to_family(w: None, family: str) -> dict[str, np.ndarray]:
+    check_family(family)
+    return {}
+
+
+def from_family(arrays: dict[str, np.ndarray], family: str) -> None:
+    check_family(family)
+    return None

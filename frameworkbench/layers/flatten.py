@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import check_family, size
+from .base import from_family, init_weights, param_count, saved_elements, size, to_family  # noqa: F401 - no weights
 
 TYPE = "flatten"
 ACTIVATION = None
@@ -34,31 +34,9 @@ def output_shape(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (size(input_shape),)
 
 
-def param_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
-    return 0
-
-
-def saved_elements(layer: Layer, input_shape: tuple[int, ...]) -> int:
-    return size(input_shape)
-
-
-def init_weights(layer: Layer, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
-    return None
-
-
 def forward(layer: Layer, w: None, x: np.ndarray) -> tuple[np.ndarray, tuple]:
     return x.reshape(len(x), -1), x.shape
 
 
 def backward(layer: Layer, w: None, cache: tuple, grad_y: np.ndarray) -> tuple[np.ndarray, None]:
     return grad_y.reshape(cache), None
-
-
-def to_family(w: None, family: str) -> dict[str, np.ndarray]:
-    check_family(family)
-    return {}
-
-
-def from_family(arrays: dict[str, np.ndarray], family: str) -> None:
-    check_family(family)
-    return None

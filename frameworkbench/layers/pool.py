@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import spatial
-from .base import check_family, size
+from .base import from_family, init_weights, param_count, saved_elements, to_family  # noqa: F401 - no weights
 from .conv import FIELDS as CONV_FIELDS
 
 FIELDS: dict[str, dict[str, Any]] = {
@@ -119,28 +119,6 @@ def global_backward(layer: GlobalPoolLayer, w: None, cache: tuple, grad_y: np.nd
         g = np.zeros((len(grad_y), n_pos, grad_y.shape[-1]), grad_y.dtype)
         np.put_along_axis(g, arg, grad_y[:, None, :], axis=1)
     return np.ascontiguousarray(g).reshape(shape), None
-
-
-def param_count(layer: Any, input_shape: tuple[int, ...]) -> int:
-    return 0
-
-
-def saved_elements(layer: Any, input_shape: tuple[int, ...]) -> int:
-    return size(input_shape)  # the input's positions (argmax / counts) backward needs: at most the input
-
-
-def init_weights(layer: Any, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
-    return None
-
-
-def to_family(w: None, family: str) -> dict[str, np.ndarray]:
-    check_family(family)
-    return {}
-
-
-def from_family(arrays: dict[str, np.ndarray], family: str) -> None:
-    check_family(family)
-    return None
 
 
 def _declare(type_name: str, rank: int, kind: str, is_global: bool, examples: tuple) -> types.ModuleType:

@@ -17,6 +17,7 @@ from .fields import REQUIRED, SKLEARN_FEATURES, Field, layer_field
 from .fields import (ACTIVATION_PARAMS, DEFAULT_LOSS, DEFAULT_METRICS, FIELDS, FILE_FORMATS, LOSS_OUTPUT_ACTIVATION,
                      MAX_LAYERS, METRICS, OPTIMIZER_DEFAULTS, SKLEARN_DATASETS, TASK_LOSSES, TASK_METRICS,
                      TOP_FIELDS)
+from .synthetic import synthetic
 
 
 class _Checker:
@@ -43,15 +44,18 @@ class _Checker:
                 name = key if isinstance(key, str) else fmt(key)
                 self.add(unknown(f"{path}.{name}" if path else name, "field", key, allowed))
 
+    def _absent(self, p: str, default: Any) -> Any:
+        """An absent or null field at ``p``: ``default``, or None and a problem when it has none (``...``)."""
+        if default is ...:
+            self.add(missing(p))
+            return None
+        return default
+
     def integer(self, raw: Mapping, key: str, path: str, default: Any = ..., lo: int = 1,
                 hi: int | None = None) -> int | None:
-        p = f"{path}.{key}" if path else key
-        if key not in raw or raw[key] is None:
-            if default is ...:
-                self.add(missing(p))
-                return None
-            return default
-        v = raw[key]
+        p, v = f"{path}.{key}" if path else key, raw.get(key)
+        if v is None:
+            return self._absent(p, default)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
             self.add(wrong_type(p, v, "an integer"))
             return None
@@ -63,13 +67,9 @@ class _Checker:
 
     def number(self, raw: Mapping, key: str, path: str, default: Any = ..., lo: float | None = None,
                hi: float | None = None, lo_open: bool = False, hi_open: bool = False) -> float | None:
-        p = f"{path}.{key}" if path else key
-        if key not in raw or raw[key] is None:
-            if default is ...:
-                self.add(missing(p))
-                return None
-            return default
-        v = raw[key]
+        p, v = f"{path}.{key}" if path else key, raw.get(key)
+        if v is None:
+            return self._absent(p, default)
         if isinstance(v, bool) or not isinstance(v, (int, float)):  # no strings, no bools (the loader reads 1e-3)
             self.add(wrong_type(p, v, "a number"))
             return None
@@ -90,13 +90,9 @@ class _Checker:
 
     def choice(self, raw: Mapping, key: str, path: str, allowed: Iterable[str], what: str,
                default: Any = ...) -> str | None:
-        p = f"{path}.{key}" if path else key
-        if key not in raw or raw[key] is None:
-            if default is ...:
-                self.add(missing(p))
-                return None
-            return default
-        v = raw[key]
+        p, v = f"{path}.{key}" if path else key, raw.get(key)
+        if v is None:
+            return self._absent(p, default)
         if not isinstance(v, str) or v not in allowed:
             self.add(unknown(p, what, v, allowed))
             return None
@@ -105,6 +101,10 @@ class _Checker:
     def field(self, raw: Mapping, table_path: str, path: str, default: Any = None) -> Any:
         """Read the field ``table_path`` of FIELDS from ``raw`` (at ``path``) by its type, range and default."""
         return self.read(FIELDS[table_path], raw, path, default)
+
+    def group(self, raw: Mapping, group: str, keys: Iterable[str], **defaults: Any) -> dict:
+        """Read the FIELDS ``group.key`` of each key from ``raw``."""
+        return {k: self.field(raw, f"{group}.{k}", group, default=defaults.get(k)) for k in keys}
 
     def read(self, f: Field, raw: Mapping, path: str, default: Any = None) -> Any:
         """Read field ``f`` from ``raw`` (at ``path``) by its type, range and default."""
@@ -149,13 +149,9 @@ class _Checker:
         return v
 
     def string(self, raw: Mapping, key: str, path: str, default: Any = ..., allow_empty: bool = False) -> str | None:
-        p = f"{path}.{key}" if path else key
-        if key not in raw or raw[key] is None:
-            if default is ...:
-                self.add(missing(p))
-                return None
-            return default
-        v = raw[key]
+        p, v = f"{path}.{key}" if path else key, raw.get(key)
+        if v is None:
+            return self._absent(p, default)
         if not isinstance(v, str) or not (v.strip() or allow_empty):
             self.add(wrong_type(p, v, "a string" if allow_empty else "a non-empty string"))
             return None
@@ -291,19 +287,22 @@ def _layer(c: _Checker, m: Mapping, mod: Any, path: str) -> dict | None:
     return out
 
 
+def _named(c: _Checker, raw: Any, group: str) -> tuple[dict, str] | None:
+    """``raw`` (a name, or a mapping with ``name``) as its mapping and its valid name; None after a problem."""
+    m = c.mapping({"name": raw} if isinstance(raw, str) else raw, group)
+    name = None if m is None else c.field(m, f"{group}.name", group)
+    return None if name is None else (m, name)
+
+
 def _loss(c: _Checker, raw: Any, task: str | None) -> dict | None:
     if raw is None:  # no loss and no valid task to take the default from: the task's problem says why
         if task is not None:
             c.add(Problem("loss", f"missing required field; expected one of: {', '.join(LOSSES)}"))
         return None
-    if isinstance(raw, str):
-        raw = {"name": raw}
-    m = c.mapping(raw, "loss")
-    if m is None:
+    named = _named(c, raw, "loss")
+    if named is None:
         return None
-    name = c.field(m, "loss.name", "loss")
-    if name is None:
-        return None
+    m, name = named
     out: dict[str, Any] = {"name": name}
     if name.endswith("crossentropy"):
         c.extra(m, ["name", "epsilon"], "loss")
@@ -314,14 +313,10 @@ def _loss(c: _Checker, raw: Any, task: str | None) -> dict | None:
 
 
 def _optimizer(c: _Checker, raw: Any) -> dict | None:
-    if isinstance(raw, str):
-        raw = {"name": raw}
-    m = c.mapping(raw, "optimizer")
-    if m is None:
+    named = _named(c, raw, "optimizer")
+    if named is None:
         return None
-    name = c.field(m, "optimizer.name", "optimizer")
-    if name is None:
-        return None
+    m, name = named
     defaults = OPTIMIZER_DEFAULTS[name]
     c.extra(m, ["name", *defaults], "optimizer")
     out: dict[str, Any] = {"name": name}
@@ -348,18 +343,13 @@ def _metrics(c: _Checker, raw: Any, task: str | None) -> list:
     return out
 
 
-def _group(c: _Checker, raw: Mapping, group: str, keys: Iterable[str], **defaults: Any) -> dict:
-    """Read the FIELDS ``group.key`` of each key from ``raw``."""
-    return {k: c.field(raw, f"{group}.{k}", group, default=defaults.get(k)) for k in keys}
-
-
 def _training(c: _Checker, raw: Any) -> dict:
     m = c.mapping(raw, "training")
     if m is None:
         return {}
     keys = ("epochs", "batch_size", "seed", "precision")
     c.extra(m, keys, "training")
-    return _group(c, m, "training", keys)
+    return c.group(m, "training", keys)
 
 
 def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> dict:
@@ -370,7 +360,7 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
     common = ["source", "validation_split", "standardize", "seed"]
     out: dict[str, Any] = {"source": source}
     if source == "synthetic":
-        out.update(_synthetic(c, m, task, input_shape, common))
+        out.update(synthetic(c, m, task, input_shape, common))
     elif source == "sklearn":
         c.extra(m, [*common, "name", "reshape"], "data")
         name = c.field(m, "data.name", "data")
@@ -383,7 +373,7 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
                                        f"but task is {fmt(task)}"))
     elif source == "file":
         c.extra(m, [*common, "path", "target", "format"], "data")
-        out.update(_group(c, m, "data", ("path", "target")))
+        out.update(c.group(m, "data", ("path", "target")))
         fmt_default = None
         if isinstance(out["path"], str):
             suffix = Path(out["path"]).suffix.lower().lstrip(".")
@@ -394,50 +384,7 @@ def _data(c: _Checker, raw: Any, task: str | None, input_shape: list | None) -> 
             out["format"] = None
         else:
             out["format"] = c.field(m, "data.format", "data", default=fmt_default if fmt_default else ...)
-    out.update(_group(c, m, "data", ("validation_split", "standardize", "seed")))
-    return out
-
-
-SYNTHETIC_CLASSIFICATION = ("n_redundant", "n_clusters_per_class", "class_sep", "flip_y")
-
-
-def _synthetic(c: _Checker, m: Mapping, task: str | None, input_shape: list | None, common: list) -> dict:
-    """``source: synthetic``: scikit-learn's make_classification / make_regression parameters, defaults resolved."""
-    c.extra(m, [*common, "n_samples", "n_features", "n_classes", "n_informative", *SYNTHETIC_CLASSIFICATION,
-                "noise"], "data")
-    out = _group(c, m, "data", ("n_samples", "n_features"), n_features=input_shape[0] if input_shape else 10)
-    if task == "multiclass":
-        out["n_classes"] = c.field(m, "data.n_classes", "data")
-    elif "n_classes" in m and task is not None:
-        c.add(Problem("data.n_classes", f"only used with task 'multiclass', not {fmt(task)}"))
-    own, other = ((SYNTHETIC_CLASSIFICATION, ("noise",)) if task != "regression"
-                  else (("noise",), SYNTHETIC_CLASSIFICATION))
-    for key in other:
-        if key in m and task is not None:
-            c.add(Problem(f"data.{key}", f"not used with task {fmt(task)}; synthetic {task} data take: "
-                                         f"{', '.join(('n_informative', *own))}"))
-    f, k = out["n_features"], out.get("n_classes", 2)
-    if f is None or k is None or task is None:
-        return out
-    classify = task != "regression"
-    inf = c.field(m, "data.n_informative", "data",
-                  default=min(f, max(2, math.ceil(math.log2(2 * k)), math.ceil(f / 16))) if classify else min(f, 10))
-    out["n_informative"] = inf
-    if not classify:
-        out["noise"] = c.field(m, "data.noise", "data")
-        return out
-    if inf is not None:
-        out.update(_group(c, m, "data", SYNTHETIC_CLASSIFICATION, n_redundant=max(0, min(2, f - inf)),
-                          n_clusters_per_class=2 if 2 * k <= 2 ** min(inf, 64) else 1))
-    if inf is not None and inf > f:
-        c.add(out_of_range("data.n_informative", inf, f"at most n_features ({f})"))
-    elif inf is not None and out["n_redundant"] is not None and inf + out["n_redundant"] > f:
-        c.add(out_of_range("data.n_redundant", out["n_redundant"],
-                           f"at most n_features - n_informative ({f} - {inf} = {f - inf})"))
-    elif inf is not None and out["n_clusters_per_class"] and k * out["n_clusters_per_class"] > 2 ** min(inf, 64):
-        c.add(Problem("data.n_informative", f"got {inf}; {k} classes x {out['n_clusters_per_class']} clusters "
-                                            f"need at least {math.ceil(math.log2(k * out['n_clusters_per_class']))} "
-                                            f"informative features (classes x clusters <= 2^n_informative)"))
+    out.update(c.group(m, "data", ("validation_split", "standardize", "seed")))
     return out
 
 
