@@ -68,7 +68,7 @@ _cache: dict[tuple[str, str], dict] = {}
 
 
 def layer_spec(layer_type: str):
-    raw = dict(SPEC.raw)
+    raw = dict(SPEC.to_dict())
     out = {"type": "dense", "units": 3, "activation": "softmax"}
     if layer_type not in N_D:
         return validate({**raw, "name": f"conformance-{layer_type}", "layers": [*LAYER_EXAMPLES[layer_type], out]})
@@ -94,7 +94,7 @@ def probe(name: str, layer_type: str = "") -> dict:
 def test_every_layer_type_has_an_example():
     assert set(LAYER_EXAMPLES) | set(N_D) == set(LAYERS)
     shared = {"global_max_pool1d", "global_avg_pool2d"}  # the other KIND of a global pool in the spec
-    assert all(layer_type in {lay["type"] for lay in layer_spec(layer_type).raw["layers"]}
+    assert all(layer_type in {lay["type"] for lay in layer_spec(layer_type).to_dict()["layers"]}
                for layer_type in set(LAYERS) - shared)
     assert {lay.type for lay in SPEC.layers} == set(LAYER_EXAMPLES)
 
@@ -159,7 +159,7 @@ def test_parameters_on_a_device_the_framework_lists(name):
     target = TARGETS[name]
     if not target.is_installed():
         pytest.skip(f"requires: {', '.join(target.missing_modules())} installed")
-    p = subprocess.run([sys.executable, "-c", _DEVICE_CHECK, name, json.dumps(dict(SPEC.raw))], capture_output=True,
+    p = subprocess.run([sys.executable, "-c", _DEVICE_CHECK, name, json.dumps(dict(SPEC.to_dict()))], capture_output=True,
                        text=True, timeout=300, env={**os.environ, **target.env})
     assert p.returncode == 0, p.stderr[-2000:]
     got = json.loads(p.stdout.strip().splitlines()[-1])

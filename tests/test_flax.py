@@ -80,7 +80,7 @@ def test_flax_parity_aligned_and_native(db_path, tmp_path):
     if not TARGETS["flax"].is_installed():
         pytest.skip(f"requires: {', '.join(TARGETS['flax'].missing_modules())} installed")
     spec = tmp_path / "fx.json"
-    spec.write_text(json.dumps(dict(_spec().raw)))
+    spec.write_text(json.dumps(dict(_spec().to_dict())))
     p = cli("parity", str(spec), "--targets", "flax", "--mode", "both", "--steps", "10", "--db", str(db_path),
             "--out", str(tmp_path), "--json")
     assert p.returncode == 0, p.stderr[-2000:]

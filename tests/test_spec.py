@@ -234,9 +234,9 @@ def test_image_input_shape_and_conv_layers_normalise():
     s = load_spec("specs/cnn_digits.yaml")
     assert s.input_shape == (8, 8, 1) and s.data["reshape"] == [8, 8, 1]
     assert s.shapes == ((8, 8, 1), (8, 8, 8), (4, 4, 8), (2, 2, 16), (64,), (10,))
-    assert s.raw["layers"][0] == {"type": "conv2d", "filters": 8, "kernel_size": [3, 3], "strides": [1, 1],
+    assert s.to_dict()["layers"][0] == {"type": "conv2d", "filters": 8, "kernel_size": [3, 3], "strides": [1, 1],
                                   "padding": "same", "activation": {"name": "relu"}, "use_bias": True}
-    assert s.raw["layers"][1] == {"type": "max_pool2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}
-    assert problems({**s.raw, "input_shape": [8, 8, 1, 1]})[0].startswith("input_shape: expected a list of 1 to 3")
-    assert "layers[0].kernel_size" in problems({**s.raw, "layers": [{**s.raw["layers"][0], "kernel_size": [0, 3]},
-                                                                     *s.raw["layers"][1:]]})[0]
+    assert s.to_dict()["layers"][1] == {"type": "max_pool2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}
+    assert problems({**s.to_dict(), "input_shape": [8, 8, 1, 1]})[0].startswith("input_shape: expected a list of 1 to 3")
+    assert "layers[0].kernel_size" in problems({**s.to_dict(), "layers": [{**s.to_dict()["layers"][0], "kernel_size": [0, 3]},
+                                                                     *s.to_dict()["layers"][1:]]})[0]

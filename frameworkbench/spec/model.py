@@ -75,11 +75,6 @@ class Spec:
     def data(self) -> dict:
         return dict(self.sections["data"])
 
-    @property
-    def raw(self) -> dict:
-        """The normalised snapshot (same as :meth:`to_dict`)."""
-        return self.to_dict()
-
     def to_dict(self) -> dict:
         """The normalised snapshot that records store; :func:`from_snapshot` rebuilds the Spec from it."""
         out = {"name": self.name, "description": self.description, "task": self.task,
