@@ -9,13 +9,18 @@ runtime (:mod:`._backends`). Every method takes the adapter first, as the worker
 from __future__ import annotations
 
 import importlib.util
+import re
+import traceback
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-ExportFn = Callable  # (adapter, model, workdir, one row) -> (artifact path, load() -> predict(x) -> array)
+# (adapter, model, workdir, one row: shape (1, *sample shape), float32 or the spec's integer dtype)
+#   -> (artifact path, load() -> predict(x) -> array)
+ExportFn = Callable
 
 
 class StepProbe:
@@ -100,8 +105,14 @@ def host(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def litert_loader(path: Path, width: int, threads: int) -> Callable:
-    """load() -> predict(x) through the LiteRT interpreter (``ai_edge_litert``), resized per batch size."""
+def sample_shape(one: np.ndarray) -> list[int]:
+    """The shape of one input row (``(8, 8, 1)`` images, ``(T, F)`` sequences, ``(T,)`` token ids)."""
+    return [int(d) for d in one.shape[1:]]
+
+
+def litert_loader(path: Path, shape: list[int], threads: int) -> Callable:
+    """load() -> predict(x) through the LiteRT interpreter (``ai_edge_litert``), resized per batch size to
+    ``(rows, *shape)``; inputs are cast to the interpreter's input dtype (token ids stay integers)."""
     def load():
         needs("ai_edge_litert", "running TFLite models (LiteRT)")
         from ai_edge_litert.interpreter import Interpreter
@@ -112,10 +123,10 @@ def litert_loader(path: Path, width: int, threads: int) -> Callable:
 
         def predict(x):
             if state["rows"] != len(x):
-                interp.resize_tensor_input(inp["index"], [len(x), width])
+                interp.resize_tensor_input(inp["index"], [len(x), *shape])
                 interp.allocate_tensors()
                 state["rows"] = len(x)
-            interp.set_tensor(inp["index"], np.ascontiguousarray(x, dtype=np.float32))
+            interp.set_tensor(inp["index"], np.ascontiguousarray(x, dtype=inp["dtype"]))
             interp.invoke()
             return interp.get_tensor(out["index"]).copy()
 
@@ -124,18 +135,67 @@ def litert_loader(path: Path, width: int, threads: int) -> Callable:
     return load
 
 
-def tflite_from_saved_model(saved_model: Path, workdir: Path, width: int, threads: int):
-    """Convert a SavedModel to TFLite with TensorFlow's converter; (artifact, load)."""
+class ConversionFailed(RuntimeError):
+    """A converter's error reduced to its reasons, on one line (the record shows the first line of an error)."""
+
+
+def _reasons(text: str) -> list[str]:
+    """The reasons in a converter's multi-line error: MLIR ``error:`` lines without their ``loc(...)``
+    prefix (TFLite), the failed operations and their last message (OpenVINO's frontends), or the message
+    after OpenVINO's chain of source locations."""
+    found = []
+    for m in re.finditer(r"^.*?error: (loc\(.*\)\): )?(.+)$", text, re.M):
+        node = re.search(r'fused\["[^"]*", "([^"@]+)', m.group(1) or "")  # the graph node, e.g. .../gru_1/...
+        found.append(m.group(2).strip() + (f" (at {node.group(1)})" if node else ""))
+    if "Failed operations detailed log:" in text:
+        log = text.split("Failed operations detailed log:", 1)[1].split("Summary:", 1)[0]
+        lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+        ops = [ln[3:].split(" with a message:")[0] for ln in lines if ln.startswith("-- ")]
+        found.append(f"cannot convert {', '.join(ops)}: {lines[-1]}" if ops else lines[-1])
+    elif text.startswith("Exception from src/"):  # OpenVINO: a chain of source locations, then the message
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        found += [ln for ln in lines if not ln.startswith(("Exception from src/", "Check '"))][-1:]
+    return list(dict.fromkeys(found))
+
+
+def innermost_frame(exc: BaseException) -> str:
+    """``file:function`` of the frame that raised ``exc`` (a converter's crash without a message of its own)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(tb[-1].filename).name}:{tb[-1].name}" if tb else "?"
+
+
+@contextmanager
+def converter_reasons(what: str):
+    """Re-raise a converter's multi-line error as :class:`ConversionFailed` naming ``what`` and its reasons."""
+    try:
+        yield
+    except Exception as exc:
+        reasons = _reasons(str(exc))
+        if not reasons:
+            raise
+        raise ConversionFailed(f"{what} ({type(exc).__name__}): {'; '.join(reasons)}") from exc
+
+
+def tflite_from_saved_model(saved_model: Path, workdir: Path, shape: list[int], threads: int):
+    """Convert a SavedModel to TFLite with TensorFlow's converter (TFLite builtin ops, its default);
+    (artifact, load)."""
     import tensorflow as tf
 
-    content = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
+    with converter_reasons("TFLiteConverter"):
+        content = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
     out = workdir / "model.tflite"
     out.write_bytes(content)
-    return out, litert_loader(out, width, threads)
+    return out, litert_loader(out, shape, threads)
+
+
+# ONNX Runtime's input type names -> numpy dtypes (the model's input decides: float32, or integer ids)
+ORT_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int32)": np.int32,
+              "tensor(int64)": np.int64}
 
 
 def onnx_loader(path: Path, threads: int) -> Callable:
-    """load() -> predict(x) over an ONNX file in ONNX Runtime (CPU), with ``threads`` intra-op threads."""
+    """load() -> predict(x) over an ONNX file in ONNX Runtime (CPU), with ``threads`` intra-op threads;
+    inputs are cast to the model's input type."""
     def load():
         needs("onnxruntime", "running ONNX models")
         import onnxruntime as ort
@@ -143,21 +203,25 @@ def onnx_loader(path: Path, threads: int) -> Callable:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        name = sess.get_inputs()[0].name
-        return lambda x: sess.run(None, {name: np.asarray(x, np.float32)})[0]
+        inp = sess.get_inputs()[0]
+        dtype = ORT_DTYPES.get(inp.type)
+        if dtype is None:
+            raise NotImplementedError(f"unsupported: ONNX input type {inp.type} (known: {', '.join(ORT_DTYPES)})")
+        return lambda x: sess.run(None, {inp.name: np.asarray(x, dtype)})[0]
 
     return load
 
 
-def tf2onnx_function(fn, width: int, workdir: Path, threads: int):
-    """ONNX from a TensorFlow function of one (batch, width) float32 input with tf2onnx; (artifact, load)."""
+def tf2onnx_function(fn, one: np.ndarray, workdir: Path, threads: int):
+    """ONNX from a TensorFlow function of one ``(batch, *sample shape)`` input in ``one``'s dtype (float32, or
+    int32 token ids) with tf2onnx; (artifact, load)."""
     needs("tf2onnx", "ONNX from TensorFlow")
     import tensorflow as tf
     import tf2onnx
 
     path = workdir / "model.onnx"
-    tf2onnx.convert.from_function(tf.function(fn), input_signature=[tf.TensorSpec([None, width], tf.float32, name="x")],
-                                  opset=17, output_path=str(path))
+    spec = tf.TensorSpec([None, *sample_shape(one)], tf.as_dtype(one.dtype), name="x")
+    tf2onnx.convert.from_function(tf.function(fn), input_signature=[spec], opset=17, output_path=str(path))
     return path, onnx_loader(path, threads)
 
 
@@ -172,7 +236,11 @@ def onnx_from_tflite(tflite_fn: ExportFn) -> ExportFn:
         if not src.exists():
             tflite_fn(adapter, model, workdir, one)
         path = workdir / "model.onnx"
-        tf2onnx.convert.from_tflite(str(src), opset=17, output_path=str(path))
+        try:
+            tf2onnx.convert.from_tflite(str(src), opset=17, output_path=str(path))
+        except (IndexError, KeyError, AttributeError) as exc:  # a parser crash: name where it happened
+            raise ConversionFailed(f"tf2onnx.from_tflite ({type(exc).__name__}): {exc} in {innermost_frame(exc)}") \
+                from exc
         return path, onnx_loader(path, adapter.threads)
 
     return export
@@ -188,13 +256,18 @@ def openvino_from_onnx(onnx_fn: ExportFn) -> ExportFn:
         if not src.exists():
             onnx_fn(adapter, model, workdir, one)
         path = workdir / "openvino" / "model.xml"
-        ov.save_model(ov.convert_model(str(src)), str(path))
+        with converter_reasons("OpenVINO convert_model"):
+            converted = ov.convert_model(str(src))
+        # f32 weights: save_model compresses them to f16 by default (max |Δ| 1.8e-4 on cnn_digits)
+        ov.save_model(converted, str(path), compress_to_fp16=False)
 
         def load():
             # f32 explicitly: OpenVINO's CPU plugin otherwise runs bf16 on CPUs that have it (max |Δ| ~2e-3)
-            compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": adapter.threads,
-                                                                  "INFERENCE_PRECISION_HINT": "f32"})
-            return lambda x: np.asarray(compiled(np.asarray(x, np.float32))[0])
+            with converter_reasons("OpenVINO compile_model"):
+                compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": adapter.threads,
+                                                                      "INFERENCE_PRECISION_HINT": "f32"})
+            dtype = compiled.inputs[0].get_element_type().to_dtype()  # float32, or integer token ids
+            return lambda x: np.asarray(compiled(np.asarray(x, dtype))[0])
 
         return path, load
 

@@ -62,6 +62,10 @@ class Adapter(ABC):
         # "native": the framework's own defaults for every value frameworks default differently.
         self.policy = policy
         self.runtime = _backends.get(target.backend, target.name)
+        # aligned policy: layer index -> the run's dropout mask bank (frameworkbench.weights.mask_banks),
+        # set by the worker before any build, like ``precision``; builders read theirs by :meth:`mask_bank`
+        self.mask_banks: dict[int, np.ndarray] = {}
+        self.layer_index = -1  # the spec layer being built (build_layers)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -125,13 +129,24 @@ class Adapter(ABC):
     def build_layers(self, spec: Spec, **context) -> list:
         """The native layers of every spec layer, in order, by this family's ``BUILDERS``."""
         out: list = []
-        for lay, shape in zip(spec.layers, spec.shapes):
+        for i, (lay, shape) in enumerate(zip(spec.layers, spec.shapes)):
             build = self.BUILDERS.get(lay.type)
             if build is None:
                 raise Unsupported(f"unsupported: layer type {lay.type!r} on target {self.target.name!r} "
                                   f"(supported: {', '.join(sorted(self.BUILDERS))})")
+            self.layer_index = i
             out += build(self, lay, shape, **context)
         return out
+
+    def mask_bank(self) -> np.ndarray:
+        """The mask bank of the layer being built: ``(n, batch_size, *input_shape)`` uint8, step ``k`` of
+        the run uses ``bank[k % n][:rows]`` (:func:`frameworkbench.weights.step_masks`)."""
+        bank = self.mask_banks.get(self.layer_index)
+        if bank is None:
+            raise RuntimeError(f"layers[{self.layer_index}]: aligned dropout needs the run's mask bank; set "
+                               "adapter.mask_banks = frameworkbench.weights.mask_banks(spec, seed, plan) before "
+                               "build (the worker does)")
+        return bank
 
     def to_native(self, weights: DenseWeights, layer_type: str = "dense") -> dict[str, np.ndarray]:
         """Canonical weights as this family's named arrays (the layer module's ``to_family``)."""

@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     from .analysis import export as export_cli  # export
 
     export_cli.add_parser(sub, db_arg)
+    from .analysis import language_models  # lm-check
+
+    language_models.add_parser(sub, db_arg)
     return ap
 
 
@@ -367,6 +370,8 @@ from .team_cli import COMMANDS as _TEAM_COMMANDS  # noqa: E402  (diff, mlflow)
 COMMANDS.update(_TEAM_COMMANDS)
 COMMANDS["export"] = lambda a: __import__("frameworkbench.analysis.export", fromlist=["cmd_export"]).cmd_export(
     a, Progress(a.quiet))
+COMMANDS["lm-check"] = lambda a: __import__("frameworkbench.analysis.language_models",
+                                            fromlist=["cmd_lm_check"]).cmd_lm_check(a)
 
 
 def _doc_cli():

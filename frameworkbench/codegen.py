@@ -3,8 +3,9 @@
 The generated script has three marked parts:
 
 * ``# --- data``: plain numpy (and scikit-learn for the synthetic and sklearn sources, pandas for files) that prepares the
-  data exactly as frameworkbench does (the seeded generator or loader, the seeded split,
-  standardisation with training-set statistics, float32, the targets encoded for the loss),
+  data exactly as frameworkbench does (the seeded generator or loader -- for synthetic sequences the
+  source of :mod:`frameworkbench.sequences`' generator --, the seeded split, standardisation with
+  training-set statistics, float32 or int32 token ids, the targets encoded for the loss),
   draws the shared initial weights (``init: shared``: Glorot-uniform kernels, zero biases)
   and the batch plan (one seeded permutation of the training rows per epoch), as in
   :mod:`frameworkbench.data` and :mod:`frameworkbench.weights`; the same for every target;
@@ -29,6 +30,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable, NamedTuple
 
+from . import sequences
 from .data import synthetic_call
 from .spec import SpecError, Spec, unknown
 from .weights import PLAN_STREAM, WEIGHTS_STREAM, dense_shapes
@@ -45,23 +47,31 @@ SPLIT_STREAM = 101  # frameworkbench.data's seed-sequence stream of the split
 
 # ----------------------------------------------------------------------------- data
 def _load_lines(spec: Spec) -> tuple[list[str], list[str]]:
-    """Imports, and the lines making ``X`` (float64, rows x features) and ``y`` from the data source."""
+    """Imports, and the lines making ``X`` (rows x ``input_shape``: float64, or integer token ids) and ``y``
+    from the data source."""
     d, task = spec.data, spec.task
+    tokens = spec.input_dtype == "int32"
+    shape = "" if len(spec.input_shape) == 1 else f"X = X.reshape(len(X), *{list(spec.input_shape)})  # input_shape"
     if d["source"] == "sklearn":
-        return [f"from sklearn.datasets import load_{d['name']}"], [f"X, y = load_{d['name']}(return_X_y=True)"]
+        return [f"from sklearn.datasets import load_{d['name']}"], [f"X, y = load_{d['name']}(return_X_y=True)",
+                                                                     *filter(None, [shape])]
     if d["source"] == "file":
         if d["format"] == "npz":
             return [], [f"arrays = dict(np.load({d['path']!r}, allow_pickle=False))",
                         f"y = arrays.pop({d['target']!r})",
                         "X = np.concatenate([a.reshape(len(y), -1) for a in arrays.values()], axis=1)"
-                        ".astype(np.float64)"]
+                        + ("  # integer token ids" if tokens else ".astype(np.float64)"), *filter(None, [shape])]
         reader = "read_csv" if d["format"] == "csv" else "read_parquet"
         return ["import pandas as pd"], [f"frame = pd.{reader}({d['path']!r})",
                                          f"y = frame.pop({d['target']!r}).to_numpy()",
-                                         "X = frame.to_numpy(dtype=np.float64)"]
+                                         "X = frame.to_numpy()  # integer token ids" if tokens
+                                         else "X = frame.to_numpy(dtype=np.float64)", *filter(None, [shape])]
     name, kwargs = synthetic_call(task, d, spec.output_units)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    return [f"from sklearn.datasets import {name}"], [f"X, y = {name}({args})  # frameworkbench's synthetic {task} data"]
+    call = f"X, y = {name}({args})  # frameworkbench's synthetic {task} data"
+    if name in sequences.GENERATORS:  # frameworkbench's own generator, written out
+        return [], [*sequences.source(name), "", "", call]
+    return [f"from sklearn.datasets import {name}"], [call]
 
 
 def data_block(spec: Spec) -> list[str]:
@@ -79,13 +89,16 @@ def data_block(spec: Spec) -> list[str]:
             f"order = rng({d['seed']}, {SPLIT_STREAM}).permutation(len(X))",
             "X_train, X_val, y_train, y_val = X[order[:n_train]], X[order[n_train:]], y[order[:n_train]], "
             "y[order[n_train:]]"]
+    tokens = spec.input_dtype == "int32"
     if d["standardize"]:
-        out += ["mean, std = X_train.mean(axis=0), X_train.std(axis=0)  # training-set statistics",
-                "std[std == 0] = 1.0", "X_train, X_val = (X_train - mean) / std, (X_val - mean) / std"]
+        if not tokens:  # token ids are never standardised
+            out += ["mean, std = X_train.mean(axis=0), X_train.std(axis=0)  # training-set statistics",
+                    "std[std == 0] = 1.0", "X_train, X_val = (X_train - mean) / std, (X_val - mean) / std"]
         if task == "regression":
             out += ["y_mean, y_std = y_train.mean(axis=0), y_train.std(axis=0)", "y_std[y_std == 0] = 1.0",
                     "y_train, y_val = (y_train - y_mean) / y_std, (y_val - y_mean) / y_std"]
-    out.append("X_train, X_val = X_train.astype(np.float32), X_val.astype(np.float32)")
+    out.append(f"X_train, X_val = X_train.astype(np.{spec.input_dtype}), X_val.astype(np.{spec.input_dtype})"
+               + ("  # token ids" if tokens else ""))
     if task == "binary":
         out.append("y_train, y_val = (v.reshape(-1, 1).astype(np.float32) for v in (y_train, y_val))")
     elif task == "multiclass" and loss == "sparse_categorical_crossentropy":

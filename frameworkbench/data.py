@@ -1,7 +1,8 @@
 """Datasets, the train/validation split, and the batch plan.
 
-The core prepares the data once (load, check, split, standardise, float32)
-into one ``.npz`` file named by its content hash; every worker loads that
+The core prepares the data once (load, check, split, standardise, float32 -- or int32 token ids,
+never standardised, when the model starts with an ``embedding``) into one ``.npz`` file named by
+its content hash; every worker loads that
 file. The batch plan -- the row order of every epoch -- is computed here from
 the training seed, and every target trains on exactly those mini-batches in
 that order.
@@ -14,13 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sequences
 from .spec import (Problem, Spec, SpecError, fmt, problem, sourced, train_count)
 from .weights import PLAN_STREAM, rng_for
 
 
 @dataclass
 class Dataset:
-    """Prepared arrays (float32 features; targets encoded for the spec's loss)."""
+    """Prepared arrays (features in the spec's ``input_dtype``: float32, or int32 token ids; targets encoded
+    for the spec's loss)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -41,14 +44,23 @@ class Dataset:
     def summary(self) -> dict:
         return {"source": self.source, "n_train": int(len(self.x_train)), "n_val": int(len(self.x_val)),
                 "n_features": int(np.prod(self.x_train.shape[1:])), "n_classes": self.n_classes,
-                **({"input_shape": list(self.x_train.shape[1:])} if self.x_train.ndim > 2 else {})}
+                **({"input_shape": list(self.x_train.shape[1:])} if self.x_train.ndim > 2 else {}),
+                **({"input_dtype": str(self.x_train.dtype)} if self.x_train.dtype != np.float32 else {})}
 
 
 # --------------------------------------------------------------------------- sources
 def synthetic_call(task: str, d: dict, n_targets: int = 1) -> tuple[str, dict]:
-    """The scikit-learn generator and its keyword arguments for synthetic data (codegen writes the same call):
-    ``make_classification`` for binary/multiclass, ``make_regression`` for regression; ``random_state`` is
-    ``data.seed``. Returns ``(function name, kwargs)``."""
+    """The generator and its keyword arguments for synthetic data (codegen writes the same call):
+    ``make_classification`` for binary/multiclass, ``make_regression`` for regression (scikit-learn,
+    ``random_state`` is ``data.seed``); with ``sequence_length`` :mod:`.sequences`' ``float_sequences``
+    (``n_features``) or ``token_sequences`` (``vocab_size``). Returns ``(function name, kwargs)``."""
+    if d.get("sequence_length") is not None:
+        kind = "n_features" if d.get("n_features") is not None else "vocab_size"
+        name = "float_sequences" if kind == "n_features" else "token_sequences"
+        labels = ({"noise": d["noise"]} if task == "regression" else
+                  {"n_classes": d["n_classes"] if task == "multiclass" else 2, "flip_y": d["flip_y"]})
+        return name, {"n_samples": d["n_samples"], "sequence_length": d["sequence_length"], kind: d[kind],
+                      "seed": d["seed"], **labels}
     common = {"n_samples": d["n_samples"], "n_features": d["n_features"], "n_informative": d["n_informative"]}
     if task == "regression":
         return "make_regression", {**common, "n_targets": n_targets, "noise": d["noise"], "random_state": d["seed"]}
@@ -67,6 +79,12 @@ def _synthetic(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     name, kwargs = synthetic_call(spec.task, spec.data, spec.output_units)
     x, y = getattr(datasets, name)(**kwargs)
     return x, y
+
+
+def _generated(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic data: scikit-learn's generators, or :mod:`.sequences`' (no scikit-learn needed)."""
+    name, kwargs = synthetic_call(spec.task, spec.data, spec.output_units)
+    return sequences.GENERATORS[name](**kwargs) if name in sequences.GENERATORS else _synthetic(spec)
 
 
 def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -123,9 +141,9 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
                                                  + ", ".join(f"{k} ({cols[k].dtype})" for k in bad)))
         if problems:
             raise SpecError(problems, source=_source(problems, path))
-        feats = [np.asarray(v, dtype=np.float64).reshape(len(y), int(np.prod(v.shape[1:], dtype=np.int64)))
-                 for v in cols.values()]
-        x = np.concatenate(feats, axis=1)
+        feats = [v.reshape(len(y), int(np.prod(v.shape[1:], dtype=np.int64))) for v in cols.values()]
+        x = np.concatenate(feats, axis=1)  # integer arrays stay integers (token ids), the rest is read as floats
+        x = x if x.dtype.kind in "iu" else x.astype(np.float64)
         names = [f"{k}[{j}]" if f.shape[1] > 1 else k for k, f in zip(cols, feats) for j in range(f.shape[1])]
         sample_shape = next(iter(cols.values())).shape[1:] if len(cols) == 1 else x.shape[1:]
     else:
@@ -155,8 +173,9 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
         if bad:
             problems.append(problem("data.path", f"non-numeric feature columns in {path}: {', '.join(bad)}"))
             feats = feats[[c for c in feats.columns if str(c) not in bad]]
-        try:
-            x = feats.to_numpy(dtype=np.float64, na_value=np.nan)
+        try:  # integer columns only (token ids): integers, else floats
+            ints = len(feats.columns) > 0 and all(pd.api.types.is_integer_dtype(feats[c]) for c in feats.columns)
+            x = feats.to_numpy() if ints else feats.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError) as exc:
             problems.append(problem("data.path", f"non-numeric features in {path}: {exc}"))
             raise SpecError(problems, source=_source(problems, path)) from None
@@ -171,6 +190,24 @@ def _from_file(d: dict) -> tuple[np.ndarray, np.ndarray]:
     if problems:
         raise SpecError(problems, source=_source(problems, path))
     return x.reshape(len(x), *sample_shape), y  # one NPZ feature array keeps its rank (images, sequences)
+
+
+def _token_problems(spec: Spec, x: np.ndarray, d: dict) -> list[Problem]:
+    """Token ids for a first layer that reads them (``spec.input_dtype`` int32): integers in ``[0, input_dim)``."""
+    if spec.input_dtype != "int32":
+        return []
+    first, where = spec.layers[0], "data.path" if d["source"] == "file" else "data"
+    origin = f" in {d['path']}" if d["source"] == "file" else ""
+    if x.dtype.kind not in "iu":
+        return [problem(where, f"layers[0] ({first.type}) reads integer token ids, but the features{origin} are "
+                               f"{x.dtype}; save the ids as an integer array (NPZ) or integer columns")]
+    low, high = (int(x.min()), int(x.max())) if x.size else (0, 0)
+    if low < 0 or high >= first.input_dim:
+        return [problem("layers[0].input_dim", f"token ids{origin} go from {low} to {high}, but input_dim is "
+                                               f"{first.input_dim}: ids must lie in [0, input_dim); "
+                                               + ("remove the negative ids" if low < 0 else
+                                                  f"set input_dim to at least {high + 1}"))]
+    return []
 
 
 def _source(problems: list[Problem], path: Path) -> str | None:
@@ -226,7 +263,7 @@ def load_dataset(spec: Spec) -> Dataset:
 def _load_dataset(spec: Spec) -> Dataset:
     d = spec.data
     if d["source"] == "synthetic":
-        x, y = _synthetic(spec)
+        x, y = _generated(spec)
         label = f"synthetic-{spec.task}"
     elif d["source"] == "sklearn":
         x, y = _sklearn(d["name"])
@@ -248,6 +285,7 @@ def _load_dataset(spec: Spec) -> Dataset:
     if spec.task == "regression" and np.asarray(y).reshape(len(y), -1).shape[1] != spec.output_units:
         problems.append(problem("layers", f"the data has {np.asarray(y).reshape(len(y), -1).shape[1]} target "
                                           f"columns but the output layer has {spec.output_units} units"))
+    problems += _token_problems(spec, x, d)
     try:  # label problems are reported together with the shape problems above
         y, n_classes = _labels(spec.task, y, spec, where)
     except SpecError as exc:
@@ -264,18 +302,22 @@ def _load_dataset(spec: Spec) -> Dataset:
                                                         f"({n_train})")])
     order = np.random.default_rng(np.random.SeedSequence([d["seed"], 101])).permutation(n)
     tr, va = order[:n_train], order[n_train:]
+    tokens = spec.input_dtype == "int32"
     x_train, x_val = x[tr], x[va]
+    if not tokens:  # features in float64 until the float32 cast below
+        x_train, x_val = x_train.astype(np.float64, copy=False), x_val.astype(np.float64, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):  # huge values are reported below, not warned about
         if d["standardize"]:  # per feature: per position of the sample shape (per pixel and channel for images)
-            mean, std = x_train.mean(0), x_train.std(0)
-            std[std == 0] = 1.0
-            x_train, x_val = (x_train - mean) / std, (x_val - mean) / std
+            if not tokens:  # token ids are never standardised
+                mean, std = x_train.mean(0), x_train.std(0)
+                std[std == 0] = 1.0
+                x_train, x_val = (x_train - mean) / std, (x_val - mean) / std
             if spec.task == "regression":
                 ym, ys = y[tr].mean(0), y[tr].std(0)
                 ys[ys == 0] = 1.0
                 y = (y - ym) / ys
         enc = _encode(spec, y, n_classes)
-        x_train, x_val = x_train.astype(np.float32), x_val.astype(np.float32)
+        x_train, x_val = x_train.astype(spec.input_dtype), x_val.astype(spec.input_dtype)
     for name, arr in (("feature", x_train), ("feature", x_val), ("target", enc)):
         if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
             raise SpecError([problem("data.path" if d["source"] == "file" else "data",

@@ -1,7 +1,10 @@
 """Numpy reference model: forward pass, losses and metrics, computed in float64.
 
 The core computes validation loss and metrics here from each target's
-predictions, so every target is scored by the same code.
+predictions, so every target is scored by the same code. :func:`forward` is inference (running
+statistics, no dropout); :func:`gradients` and :func:`train` run the training mode: batch
+statistics, the step's dropout masks (:func:`frameworkbench.weights.step_masks`), and after each
+step the running statistics move as Keras moves them.
 """
 from __future__ import annotations
 
@@ -12,22 +15,22 @@ import numpy as np
 
 from . import layers as layer_types
 from .spec import Spec
-from .weights import flatten
+from .weights import flatten, step_masks
 
 
-def _with_weights(spec: Spec, weights: Sequence[Any]):
-    """(layer module, layer, its weights or None) for every layer, weights taken in order."""
+def with_weights(spec: Spec, weights: Sequence[Any], masks: dict[int, np.ndarray] | None = None):
+    """(layer module, layer, its weights, or its step mask, or None) for every layer, weights taken in order."""
     it = iter(weights)
-    for layer, shape in zip(spec.layers, spec.shapes):
+    for i, (layer, shape) in enumerate(zip(spec.layers, spec.shapes)):
         mod = layer_types.get(layer.type)
-        yield mod, layer, (next(it) if mod.param_count(layer, shape) else None)
+        yield mod, layer, (next(it) if mod.param_count(layer, shape) else (masks or {}).get(i))
 
 
 def forward(spec: Spec, weights: Sequence[Any], x: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """Model output for ``x`` with the given canonical (Keras-layout) weights, computed in ``dtype``."""
+    """Model output for ``x`` in inference mode with the given canonical (Keras-layout) weights, in ``dtype``."""
     h = np.asarray(x, dtype=dtype)
-    for mod, layer, w in _with_weights(spec, weights):
-        h, _ = mod.forward(layer, w, h)
+    for mod, layer, w in with_weights(spec, weights):
+        h, _ = mod.forward(layer, w, h, training=False)
     return h
 
 
@@ -78,12 +81,12 @@ def evaluate(spec: Spec, y_true: np.ndarray, y_pred: np.ndarray, prefix: str = "
 
 
 # --------------------------------------------------------------------------- backprop and training
-def _forward_trace(spec: Spec, weights: Sequence[Any], x: np.ndarray):
-    """Forward pass in float64 keeping, per layer, what its backward pass needs."""
+def _forward_trace(spec: Spec, weights: Sequence[Any], x: np.ndarray, masks: dict[int, np.ndarray] | None):
+    """Training-mode forward pass in float64 keeping, per layer, what its backward pass needs."""
     h = np.asarray(x, dtype=np.float64)
     trace = []
-    for mod, layer, w in _with_weights(spec, weights):
-        h, cache = mod.forward(layer, w, h)
+    for mod, layer, w in with_weights(spec, weights, masks):
+        h, cache = mod.forward(layer, w, h, training=True)
         trace.append((mod, layer, w, cache))
     return h, trace
 
@@ -104,15 +107,20 @@ def loss_grad(spec: Spec, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return -(t / pc) * inside / n
 
 
-def gradients(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray) -> tuple[float, list[Any]]:
-    """Loss and its gradient for every layer's weights, in the weights' layout (backprop in float64)."""
-    out, trace = _forward_trace(spec, weights, x)
+def gradients(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray,
+              masks: dict[int, np.ndarray] | None = None, trace: list | None = None) -> tuple[float, list[Any]]:
+    """Training-mode loss and its gradient for every layer's weights, in the weights' layout (backprop in
+    float64; trainable arrays only, the others None). ``masks``: the step's dropout masks; ``trace``: a
+    list that receives the forward trace (what :func:`train` moves the running statistics from)."""
+    out, steps = _forward_trace(spec, weights, x, masks)
     g = loss_grad(spec, y, out)
     grads: list[Any] = []
-    for mod, layer, w, cache in reversed(trace):
+    for mod, layer, w, cache in reversed(steps):
         g, gw = mod.backward(layer, w, cache, g)
-        if w is not None:
+        if gw is not None:
             grads.append(gw)
+    if trace is not None:
+        trace.extend(steps)
     return loss(spec, y, out), grads[::-1]
 
 
@@ -145,8 +153,12 @@ class Optimizer:
                 p += v
 
 
-def train(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray, plan: np.ndarray) -> dict:
-    """Train in float64 on the batch plan; per-step losses, per-epoch mean losses, final weights."""
+def train(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray, plan: np.ndarray,
+          banks: dict[int, np.ndarray] | None = None) -> dict:
+    """Train in float64 on the batch plan; per-step losses, per-epoch mean losses, final weights.
+
+    Step ``k`` (over the run) drops with ``banks``' masks for ``k`` (:func:`frameworkbench.weights.mask_banks`;
+    needed when the spec has dropout); after each step the running statistics move (the modules' ``update``)."""
     ws = [dataclasses.replace(w, **{f.name: getattr(w, f.name).astype(np.float64)  # astype copies
                                     for f in dataclasses.fields(w) if getattr(w, f.name) is not None})
           for w in weights]
@@ -158,8 +170,13 @@ def train(spec: Spec, weights: Sequence[Any], x: np.ndarray, y: np.ndarray, plan
         total = 0.0
         for i in range(0, len(order), bs):
             idx = order[i:i + bs]
-            value, grads = gradients(spec, ws, x[idx], y[idx])
+            trace: list = []
+            masks = step_masks(banks, len(step_losses), len(idx)) if banks else None
+            value, grads = gradients(spec, ws, x[idx], y[idx], masks, trace)
             opt.step(params, flatten(grads))
+            for mod, layer, w, cache in trace:
+                if hasattr(mod, "update"):
+                    mod.update(layer, w, cache)
             step_losses.append(value)
             total += value * len(idx)
         epoch_losses.append(total / len(order))

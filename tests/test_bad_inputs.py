@@ -159,10 +159,19 @@ def _base_for(field) -> tuple[dict, list]:
         keys[0:1] = ["layers", 0]
         if "type" in when:  # a layer type's own field: that type's example layer, after a first dense layer
             keys[1] = 1
-            shape, example = LAYERS[when["type"].split(", ")[0]].EXAMPLES[0]
-            raw["layers"].insert(1, copy.deepcopy(example))
+            module = LAYERS[when["type"].split(", ")[0]]
+            shape, example = module.EXAMPLES[0]
+            if getattr(module, "INTEGER_INPUT", False):  # reads token ids: the first layer, on token data
+                keys[1] = 0
+                raw["layers"][0:1] = [copy.deepcopy(example), {"type": "flatten"}]
+                raw["input_shape"] = list(shape)
+                raw["data"] = {"source": "synthetic", "n_samples": 200, "sequence_length": shape[0],
+                               "vocab_size": example["input_dim"]}
+            else:
+                raw["layers"].insert(1, copy.deepcopy(example))
             if len(shape) > 1:  # an N-D layer (conv, pool): on an N-D input, then back to a vector
                 raw["input_shape"], raw["layers"][2:2] = list(shape), [{"type": "flatten"}]
+                raw["layers"][0]["units"] = shape[-1]  # the first dense keeps the width (attention needs it)
                 raw["data"] = {"source": "file", "path": "data.npz", "target": "y"}
         if "name" in when:  # an activation's parameter
             raw["layers"][0]["activation"] = {"name": when["name"]}

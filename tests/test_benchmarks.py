@@ -15,7 +15,7 @@ FRAMEWORKS = ("tensorflow", "keras", "torch", "jax", "tf_keras")
 
 
 @pytest.mark.parametrize("name", ["_common", "_handwritten", "_demo_timed", "overhead", "roofline", "scaling",
-                                  "wallclock"])
+                                  "wallclock", "layers", "_handwritten_layers"])
 def test_imports_without_a_framework(name):
     before = {m for m in sys.modules if m.split(".")[0] in FRAMEWORKS}
     importlib.import_module(f"benchmarks.{name}")
@@ -106,3 +106,103 @@ def test_wallclock_breakdown_phases():
     assert d["orchestration"] == pytest.approx(11.5)
     text = wallclock.wall_table([d], C.Warnings())
     assert "100.0 %" in text and "exit" in wallclock.exit_table([d])
+
+
+# --------------------------------------------------------------------------- benchmarks.layers
+SOFTMAX = {"name": "softmax"}
+CNN_LAYERS = [{"type": "conv2d", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+               "activation": {"name": "relu"}}, {"type": "batch_norm"},
+              {"type": "max_pool2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"},
+              {"type": "conv2d", "filters": 6, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid"},
+              {"type": "flatten"}, {"type": "dropout", "rate": 0.25},
+              {"type": "dense", "units": 5, "activation": SOFTMAX}]
+RNN_LAYERS = [{"type": "lstm", "units": 6, "return_sequences": True}, {"type": "layer_norm"},
+              {"type": "conv1d", "filters": 3, "kernel_size": [2], "strides": [1], "padding": "same"},
+              {"type": "batch_norm"}, {"type": "gru", "units": 4, "return_sequences": True},
+              {"type": "global_avg_pool1d"}, {"type": "dense", "units": 5, "activation": SOFTMAX}]
+
+
+def test_handwritten_layers_helpers():
+    from benchmarks import _handwritten_layers as H
+    from benchmarks import layers
+
+    assert H.unsupported_types(CNN_LAYERS + RNN_LAYERS) == []
+    assert H.unsupported_types([{"type": "self_attention"}, {"type": "dense"}]) == ["self_attention"]
+    head = H.logits_layers(CNN_LAYERS, "sparse_categorical_crossentropy")[-1]
+    assert head["activation"] == {"name": "linear"} and head["units"] == 5  # torch / flax end in logits
+    assert H.logits_layers(CNN_LAYERS, "mse") == CNN_LAYERS
+    assert H.logits_layers([{"type": "activation", "activation": "sigmoid"}], "binary_crossentropy") == []
+    cfg = {"name": "m", "layers": CNN_LAYERS}
+    rnn = layers.rnn_configs((5, 3, 7), 2)
+    assert [c["name"] for c in rnn] == ["lstm", "gru"] and rnn[0]["layers"][0] == {"type": "lstm", "units": 7}
+    assert [c.get("loop") for c in layers.extra_configs("flax", cfg, rnn)] == [None, None, *H.FLAX_LOOPS[1:]]
+    assert [c.get("input") for c in layers.extra_configs("keras:tensorflow", cfg, rnn)] == [None, None, "tf.data"]
+    assert layers.extra_configs("torch", cfg, rnn) == rnn and layers.extra_configs("flax", cfg, []) == []
+    assert layers.parse_shape("4,2,8") == (4, 2, 8)
+    with pytest.raises(SystemExit):
+        layers.parse_shape("4,2")
+
+
+def test_layers_tables():
+    from benchmarks import _common as C
+    from benchmarks import layers
+
+    res = {"torch": {"hw": [1e-3, 1.1e-3, 1e-3], "fb": [1.02e-3, 1.1e-3, 1.03e-3], "fb_timer": [9e-4] * 3,
+                     "ratio": [1.02, 1.0, 1.03], "error": None, "kernels": {"lstm": "torch.nn.LSTM"}},
+           "keras:torch": {"hw": [4e-3] * 3, "fb": [6e-3] * 3, "fb_timer": [5e-3] * 3, "ratio": [1.5] * 3,
+                           "error": None, "kernels": {"lstm": "backend.lstm"}},
+           "flax": {"hw": [], "fb": [], "fb_timer": [], "ratio": [], "error": "flax failed", "kernels": {}}}
+    text, verdict = layers.ratio_table(res, C.Warnings())
+    assert verdict == {"torch": True, "keras:torch": False, "flax": None}
+    assert "MISSED (+50 %)" in text and "not measured: flax failed" in text and "1.020" in text
+    assert "4.00" in layers.default_path_table(res)  # keras:torch: 4 ms over torch's 1 ms
+    found = {"steps": {"torch": {"lstm": [2e-3], "gru": [1e-3]}, "keras:torch": {"lstm": [6e-3], "gru": [5e-3]},
+                       "flax": {"loop:nnx_jit": [3e-3]}},
+             "kernels": {"torch": {"lstm": "torch.nn.LSTM"}, "keras:torch": {"lstm": "backend.lstm"}, "flax": {}}}
+    table = layers.rnn_table(found, (4, 2, 8))
+    assert "3.00" in table and "5.00" in table and "backend.lstm" in table and "| flax" not in table
+    res["flax"]["hw"] = [1e-3]
+    variants = layers.variants_table("m", res, found["steps"])
+    rows = [line for line in variants.splitlines() if line.startswith("| flax")]
+    assert len(rows) == 2 and "loop:nnx_jit" in rows[1] and "3.00" in rows[1]  # 3 ms over the 1 ms baseline
+    lines = "\n".join(layers.findings_lines({"m": res}, found, (4, 2, 8), {"m": verdict}))
+    assert "m on keras:torch: frameworkbench 6 ms vs hand-written 4 ms per step" in lines and "ratios 1.500" in lines
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["torch", "flax"])
+def test_handwritten_models_build(family):
+    """The hand-written torch / flax models of a CNN and of a recurrent net with a layout change give
+    one row of class scores per sample."""
+    from benchmarks import _handwritten_layers as H
+
+    for lays, shape in ((CNN_LAYERS, [8, 8, 1]), (RNN_LAYERS, [7, 3])):
+        if family == "torch":
+            import torch
+
+            model, first = H.torch_model(lays, shape, False)
+            x = torch.zeros((3, *shape))
+            out = model(x.movedim(-1, 1) if first else x)
+        else:
+            import jax.numpy as jnp
+
+            out = H.flax_model(lays, shape, False)(jnp.zeros((3, *shape)))
+        assert tuple(out.shape) == (3, 5)
+
+
+@pytest.mark.slow
+def test_layers_benchmark_runs(tmp_path):
+    """Tiny settings on torch: the table with a ratio, the findings, a spec that is not there named."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.layers", "--targets", "torch", "--rounds", "1",
+                           "--epochs", "2", "--rnn-shape", "3,2,4", "--specs", "cnn_digits,no_such_spec",
+                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "no_such_spec: not available (specs/no_such_spec.yaml does not exist)" in out
+    row = next(line for line in out.splitlines() if line.startswith("| torch") and "goal" not in line)
+    ratio = float(row.split("|")[7].strip().rstrip("!"))
+    assert 0 < ratio < 100
+    assert "### Findings" in out and "× torch nn.LSTM" in out
+    assert (tmp_path / "layers.md").read_text().strip() == out.strip()

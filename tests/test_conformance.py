@@ -61,6 +61,25 @@ _STEPS = [{"type": "conv1d", "filters": 4, "kernel_size": 2, "strides": 2, "padd
 # tests/test_layers.py); they share these specs' runs instead of two more specs per target.
 N_D = {**{lay["type"]: ("images", _IMAGES) for lay in _IMAGES}, **{lay["type"]: ("steps", _STEPS) for lay in _STEPS},
        "global_max_pool1d": ("steps", _STEPS), "global_avg_pool2d": ("images", _IMAGES)}
+# Recurrent types: digits rows as 8 steps of 8 features, each type with return_sequences or its last step.
+_SEQUENCES = [{"type": "lstm", "units": 6, "return_sequences": True},
+              {"type": "gru", "units": 5, "return_sequences": True},
+              {"type": "simple_rnn", "units": 4, "activation": "relu"}]
+N_D.update({lay["type"]: ("steps-recurrent", _SEQUENCES) for lay in _SEQUENCES})
+# batch_norm after a convolution (normalised over batch, height and width) and dropout before the output: inference
+# on the running statistics at init; one epoch with batch statistics and the run's dropout masks.
+_NORMALISED = [{"type": "conv2d", "filters": 4, "kernel_size": 3, "activation": "relu"},
+               {"type": "batch_norm", "momentum": 0.9, "epsilon": 0.01}, {"type": "max_pool2d"}, {"type": "flatten"},
+               {"type": "dropout", "rate": 0.3}]
+N_D.update({"batch_norm": ("images-normalised", _NORMALISED), "dropout": ("images-normalised", _NORMALISED)})
+# Token types: synthetic token ids (10 of a vocabulary of 24) through attention with and without biases (2 heads of
+# 4, 4 heads of 2: torch's packed in_proj_weight against Keras' per-head kernels) and layer norms.
+_TOKENS = [{"type": "embedding", "input_dim": 24, "output_dim": 8},
+           {"type": "self_attention", "num_heads": 2, "key_dim": 4}, {"type": "layer_norm", "epsilon": 0.01},
+           {"type": "self_attention", "num_heads": 4, "key_dim": 2, "use_bias": False}, {"type": "layer_norm"},
+           {"type": "global_avg_pool1d"}]
+N_D.update({t: ("tokens", _TOKENS) for t in ("embedding", "self_attention", "layer_norm")})
+_TOKEN_DATA = {"source": "synthetic", "n_samples": 640, "sequence_length": 10, "vocab_size": 24, "n_classes": 10}
 # The N-D types run on one target per weight family (~60 s in all): torch (channels-first kernels, explicit pads),
 # Keras on TensorFlow, Flax; `frameworkbench parity specs/cnn_digits.yaml --targets all` covers every target.
 N_D_TARGETS = ("torch", "keras:tensorflow", "flax")
@@ -74,9 +93,12 @@ def layer_spec(layer_type: str):
         return validate({**raw, "name": f"conformance-{layer_type}", "layers": [*LAYER_EXAMPLES[layer_type], out]})
     name, layers = N_D[layer_type]
     shape = [8, 8] if "steps" in name else [8, 8, 1]
+    data = {"source": "sklearn", "name": "digits", "reshape": shape}
+    if name == "tokens":
+        shape, data = [_TOKEN_DATA["sequence_length"]], _TOKEN_DATA
     return validate({**raw, "name": f"conformance-{name}", "task": "multiclass", "input_shape": shape,
                      "layers": [*layers, {**out, "units": 10}], "training": {**raw["training"], "batch_size": 64},
-                     "data": {"source": "sklearn", "name": "digits", "reshape": shape}})
+                     "data": data})
 
 
 def probe(name: str, layer_type: str = "") -> dict:

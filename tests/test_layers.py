@@ -4,6 +4,7 @@ import pytest
 
 from frameworkbench import layers
 from frameworkbench.layers import FAMILIES, LAYERS
+from frameworkbench.weights import trainable_arrays
 from frameworkbench.spec import FIELDS, validate
 
 CASES = [(name, shape, ex) for name, mod in LAYERS.items() for shape, ex in mod.EXAMPLES]
@@ -16,14 +17,27 @@ def _build(shape, ex, seed=0):
     mod = layers.get(ex["type"])
     lay = layers.from_dict(ex)
     w = mod.init_weights(lay, shape, np.random.default_rng(seed))
-    if w is not None:  # random biases too, so the bias gradient is checked away from zero
-        w = type(w)(**{k: None if a is None else np.random.default_rng(seed + 1).normal(size=a.shape)
+    if w is not None:  # random biases too, so the bias gradient is checked away from zero; arrays that start
+        # positive (a running variance) stay positive
+        w = type(w)(**{k: None if a is None else _positive_if(np.all(a > 0),
+                                                             np.random.default_rng(seed + 1).normal(size=a.shape))
                        for k, a in vars(w).items()})
     return mod, lay, w
 
 
+def _positive_if(positive: bool, a: np.ndarray) -> np.ndarray:
+    return np.abs(a) + 0.5 if positive else a
+
+
 def _arrays(w) -> dict:
     return {} if w is None else {k: a for k, a in vars(w).items() if a is not None}
+
+
+def _input(mod, lay, shape, rng) -> np.ndarray:
+    """A batch of 3 random samples: token ids (as floats) for a layer that reads them (INTEGER_INPUT)."""
+    if getattr(mod, "INTEGER_INPUT", False):
+        return rng.integers(0, lay.input_dim, size=(3, *shape)).astype(np.float64)
+    return rng.normal(size=(3, *shape))
 
 
 def test_registry_lookup_and_protocol():
@@ -40,24 +54,26 @@ def test_registry_lookup_and_protocol():
 def test_shape_params_and_spec_round_trip(name, shape, ex):
     mod, lay, w = _build(shape, ex)
     assert lay.to_dict() == ex
-    y, _ = mod.forward(lay, w, np.random.default_rng(2).normal(size=(3, *shape)))
+    y, _ = mod.forward(lay, w, _input(mod, lay, shape, np.random.default_rng(2)))
     out = mod.output_shape(lay, shape)
     assert y.shape == (3, *out)
-    assert mod.param_count(lay, shape) == sum(a.size for a in _arrays(w).values())
+    assert mod.param_count(lay, shape) == (0 if w is None else sum(a.size for a in trainable_arrays(w).values()))
     assert mod.saved_elements(lay, shape) >= 1
     # the validator reads the layer from a spec and infers the same shape
+    first = [] if getattr(mod, "INTEGER_INPUT", False) else [{"type": "dense", "units": shape[-1]}]  # ids: first
     spec = validate({"task": "regression", "input_shape": list(shape), "loss": "mse", "metrics": [],
-                     "layers": [{"type": "dense", "units": shape[-1]}, ex,  # then a vector output
+                     "layers": [*first, ex,  # then a vector output
                                 *([{"type": "flatten"}, {"type": "dense", "units": 1}] if len(out) > 1 else [])],
                      "data": {"source": "file", "path": "data.npz", "target": "y"}})
-    assert spec.layers[1].to_dict() == ex and spec.shapes[2] == out
+    i = len(first)
+    assert spec.layers[i].to_dict() == ex and spec.shapes[i + 1] == out
 
 
 @pytest.mark.parametrize("name,shape,ex", CASES, ids=IDS)
 def test_backward_matches_central_differences(name, shape, ex):
     mod, lay, w = _build(shape, ex)
     rng = np.random.default_rng(4)
-    x = rng.normal(size=(3, *shape))
+    x = _input(mod, lay, shape, rng)
     r = rng.normal(size=(3, *mod.output_shape(lay, shape)))
 
     def loss() -> float:
@@ -65,7 +81,9 @@ def test_backward_matches_central_differences(name, shape, ex):
 
     _, cache = mod.forward(lay, w, x)
     gx, gw = mod.backward(lay, w, cache, r)
-    for got, arr in [(gx, x), *((getattr(gw, k), a) for k, a in _arrays(w).items())]:
+    trained = {} if w is None else trainable_arrays(w)
+    assert all(getattr(gw, k) is None for k in _arrays(w).keys() - trained.keys())  # no gradient: not trained
+    for got, arr in [(gx, x), *((getattr(gw, k), a) for k, a in trained.items())]:
         num = np.zeros_like(arr)
         for i in np.ndindex(arr.shape):
             old = arr[i]

@@ -233,10 +233,101 @@ def test_image_input_shape_and_conv_layers_normalise():
     """N-D input_shape, conv/pool sizes given as ints become lists, pool strides default to pool_size."""
     s = load_spec("specs/cnn_digits.yaml")
     assert s.input_shape == (8, 8, 1) and s.data["reshape"] == [8, 8, 1]
-    assert s.shapes == ((8, 8, 1), (8, 8, 8), (4, 4, 8), (2, 2, 16), (64,), (10,))
+    assert s.shapes == ((8, 8, 1), (8, 8, 8), (8, 8, 8), (4, 4, 8), (2, 2, 16), (64,), (64,), (10,))
     assert s.to_dict()["layers"][0] == {"type": "conv2d", "filters": 8, "kernel_size": [3, 3], "strides": [1, 1],
                                   "padding": "same", "activation": {"name": "relu"}, "use_bias": True}
-    assert s.to_dict()["layers"][1] == {"type": "max_pool2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}
+    assert s.to_dict()["layers"][1] == {"type": "batch_norm", "momentum": 0.99, "epsilon": 1e-3}
+    assert s.to_dict()["layers"][2] == {"type": "max_pool2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}
+    assert s.to_dict()["layers"][5] == {"type": "dropout", "rate": 0.25}
     assert problems({**s.to_dict(), "input_shape": [8, 8, 1, 1]})[0].startswith("input_shape: expected a list of 1 to 3")
     assert "layers[0].kernel_size" in problems({**s.to_dict(), "layers": [{**s.to_dict()["layers"][0], "kernel_size": [0, 3]},
                                                                      *s.to_dict()["layers"][1:]]})[0]
+
+
+# ----------------------------------------------------------------------------- sequences and token ids (issue 11)
+def _tokens(**data):
+    return {"task": "multiclass", "input_shape": [10], "loss": "sparse_categorical_crossentropy",
+            "layers": [{"type": "embedding", "input_dim": 30, "output_dim": 4}, {"type": "global_avg_pool1d"},
+                       {"type": "dense", "units": 3, "activation": "softmax"}],
+            "data": {"source": "synthetic", "n_samples": 100, "sequence_length": 10, "vocab_size": 30,
+                     "n_classes": 3, **data}}
+
+
+def _floats(**data):
+    return {**_tokens(), "input_shape": [10, 2], "layers": [{"type": "lstm", "units": 4},
+                                                          {"type": "dense", "units": 3, "activation": "softmax"}],
+            "data": {**{k: v for k, v in _tokens()["data"].items() if k != "vocab_size"}, "n_features": 2, **data}}
+
+
+def test_sequence_fields_normalise_and_set_the_input_dtype():
+    t, f = validate(_tokens()), validate(_floats())
+    assert t.input_dtype == "int32" and f.input_dtype == "float32"
+    assert t.data == {"source": "synthetic", "n_samples": 100, "sequence_length": 10, "vocab_size": 30,
+                      "n_classes": 3, "flip_y": 0.01, "validation_split": 0.2, "standardize": True, "seed": 0}
+    assert "vocab_size" not in f.data and f.data["n_features"] == 2
+    plain = validate({"task": "binary", "input_shape": [4], "layers": [{"type": "dense", "units": 1,
+                                                                        "activation": "sigmoid"}]})
+    assert "sequence_length" not in plain.data and plain.input_dtype == "float32"  # vector specs keep their hash
+
+
+def _without(raw, key):
+    raw["data"].pop(key)
+    return raw
+
+
+@pytest.mark.parametrize("raw, message", [
+    (_without(_tokens(), "vocab_size"), "data.sequence_length: set exactly one of data.n_features (float sequences, "
+                                        "input_shape [T, F]) or data.vocab_size (token ids, input_shape [T])"),
+    (_tokens(n_features=2), "data.sequence_length: got both n_features and vocab_size"),
+    (_tokens(vocab_size=31), "layers[0].input_dim: got 30, but data.vocab_size is 31: token ids go up to 30; set "
+                             "input_dim to at least 31"),
+    (_tokens(vocab_size=6), "data.vocab_size: got 6; expected at least 7 for 3 classes"),
+    (_tokens(sequence_length=1), "data.sequence_length: got 1; expected at least 2 for token ids"),
+    ({**_tokens(), "input_shape": [10, 1]}, "input_shape: got [10, 1], but synthetic token ids of sequence_length "
+                                            "10 (vocab_size 30) have shape [10]; set input_shape: [10]"),
+    ({**_floats(), "input_shape": [10]}, "input_shape: got [10], but synthetic float sequences of sequence_length "
+                                         "10 (n_features 2) have shape [10, 2]; set input_shape: [10, 2]"),
+    ({**_tokens(), "layers": _floats()["layers"][1:]}, "data.vocab_size: token ids need an embedding first layer "
+                                                       "(e.g. {type: embedding, input_dim: 30, output_dim: 16}), but "
+                                                       "layers[0] is 'dense'"),
+    ({**_tokens(), "input_shape": [6], "layers": [{"type": "dense", "units": 4}, *_tokens()["layers"]],
+      "data": {"source": "synthetic", "n_samples": 100, "n_features": 6, "n_classes": 3}},
+     "layers[1]: embedding reads integer token ids, but here it gets the float output of layers[0] (dense); make it "
+     "the first layer"),
+    ({**_tokens(), "input_shape": [6], "data": {"source": "synthetic", "n_samples": 100, "n_features": 6,
+                                                 "n_classes": 3}},
+     "layers[0]: embedding reads integer token ids, but synthetic data without data.vocab_size are float features"),
+    ({**_tokens(), "input_shape": [64], "data": {"source": "sklearn", "name": "digits"}},
+     "layers[0]: embedding reads integer token ids, but scikit-learn dataset 'digits' holds float features"),
+    ({**_floats(), "layers": _tokens()["layers"]}, "layers[0]: embedding reads token ids of shape [T] (rank 1)"),
+    ({**_floats(class_sep=1.0)}, "data.class_sep: not used with synthetic sequences (data.sequence_length)"),
+    ({**_floats(), "task": "regression", "loss": "mse", "metrics": ["mae"],
+      "layers": [{"type": "lstm", "units": 4}, {"type": "dense", "units": 1}]},
+     "data.n_classes: only used with task 'multiclass'"),
+    ({**_tokens(), "task": "regression", "loss": "mse", "metrics": ["mae"], "data": _without(_tokens(), "n_classes")
+      ["data"], "layers": [*_tokens()["layers"][:2], {"type": "dense", "units": 1}]},
+     "data.vocab_size: token sequences are generated for binary and multiclass tasks"),
+    ({**_floats(), "task": "regression", "loss": "mse", "metrics": ["mae"], "data": _without(_floats(), "n_classes")
+      ["data"], "layers": [{"type": "lstm", "units": 4}, {"type": "dense", "units": 2}]},
+     "layers: synthetic sequences have one regression target, but the output layer has 2 units"),
+    ({**_floats(noise=0.1)}, "data.noise: not used with task 'multiclass'; synthetic multiclass sequences take: "
+                             "flip_y"),
+    ({**_tokens(), "data": {"source": "synthetic", "n_samples": 100, "vocab_size": 30, "n_classes": 3}},
+     "data.vocab_size: token ids need data.sequence_length"),
+    ({**_floats(), "data": {"source": "synthetic", "n_samples": 100, "n_features": 2, "n_classes": 3}},
+     "input_shape: got [10, 2], but synthetic data without data.sequence_length are vectors [n_features]"),
+])
+def test_sequence_and_token_input_problems(raw, message):
+    found = problems(raw)
+    assert any(p.startswith(message) for p in found), found
+
+
+def test_token_problems_exit_2_before_any_worker(tmp_path, capsys):
+    from frameworkbench import cli
+
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(_tokens(vocab_size=40)))
+    assert cli.main(["validate", "--no-data", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {p}: layers[0].input_dim: got 30, but data.vocab_size is 40")
+    assert "Traceback" not in err

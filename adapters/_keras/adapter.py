@@ -17,7 +17,7 @@ from frameworkbench.weights import DenseWeights
 
 from ..base import Adapter, Unsupported
 
-from . import LOSSES
+from . import LOSSES, attention, norm, recurrent
 
 PREDICT_BATCH = 4096
 PLAIN_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax"}
@@ -56,9 +56,27 @@ def _flatten(adapter: "KerasAdapter", lay, input_shape) -> list:
 
 
 BUILDERS = {"dense": _dense, "activation": _activation, "conv1d": _conv, "conv2d": _conv, "flatten": _flatten,
-            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)}}
-# Keras layer class -> the spec layer type whose weights it holds
-WEIGHTED = {"Dense": "dense", "Conv1D": "conv1d", "Conv2D": "conv2d"}
+            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)},
+            **norm.BUILDERS, **recurrent.BUILDERS, **attention.BUILDERS}
+# Keras layer class name -> the spec layer type whose weights it holds
+WEIGHTED = {"Dense": "dense", "Conv1D": "conv1d", "Conv2D": "conv2d",
+            **norm.WEIGHTED, **recurrent.WEIGHTED, **attention.WEIGHTED}
+LAYER_FAMILIES = (norm, recurrent, attention)  # builder modules with their own defaults audit
+
+
+def variable_names(layer: Any, variables: list) -> list[str]:
+    """The names a layer module's ``to_family(..., "keras")`` uses for ``variables`` of ``layer``:
+    the variable's path below the layer, shortened to its last part where that is unique
+    (``kernel``, ``moving_mean``; ``query/kernel`` in a multi-head attention layer)."""
+    full = []
+    for v in variables:
+        path = (getattr(v, "path", None) or v.name).split(":")[0]
+        head, _, rest = path.partition(layer.name + "/")
+        full.append(rest if rest else path)
+    last = [p.rsplit("/", 1)[-1] for p in full]
+    if len(set(last)) == len(last):
+        return last
+    return ["/".join(p.split("/")[-2:]) for p in full]
 
 
 # ----------------------------------------------------------------------------- gradients per backend
@@ -67,7 +85,8 @@ def _tf_gradients(model, variables, x, y):
 
     with tf.GradientTape() as tape:
         loss = model.loss(y, model(x, training=True))
-    return loss, tape.gradient(loss, variables)
+    # an embedding's gradient comes back as tf.IndexedSlices (the rows the batch used): made dense
+    return loss, [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
 
 
 def _jax_gradients(model, variables, x, y):
@@ -87,7 +106,8 @@ def _jax_gradients(model, variables, x, y):
 def _torch_gradients(model, variables, x, y):
     import torch
 
-    loss = model.loss(y, model(x, training=True))
+    with torch.random.fork_rng():  # Keras' unseeded dropout draws from torch's global stream: left as it was
+        loss = model.loss(y, model(x, training=True))
     return loss, torch.autograd.grad(loss, [v.value for v in variables])
 
 
@@ -157,7 +177,7 @@ class KerasAdapter(Adapter):
         # the dtype policy: float32 (also for tf32), mixed_bfloat16 / mixed_float16 (float32 variables,
         # compile() wraps the optimizer in a LossScaleOptimizer for float16) or bfloat16 (everything)
         K.mixed_precision.set_global_policy("float32" if self.compute_dtype == "float32" else self.precision)
-        layers = [K.Input(shape=tuple(spec.input_shape)), *self.build_layers(spec)]
+        layers = [K.Input(shape=tuple(spec.input_shape), dtype=spec.input_dtype), *self.build_layers(spec)]
         with self.runtime.placement(self.device):
             model = K.Sequential(layers)
             model.compile(optimizer=self._optimizer(spec.optimizer),
@@ -176,17 +196,19 @@ class KerasAdapter(Adapter):
 
     def set_weights(self, model: Any, weights: list[DenseWeights]) -> None:
         for (layer, kind), w in zip(self._weighted_layers(model), weights, strict=True):
-            layer.set_weights(list(self.to_native(w, kind).values()))  # kernel, bias: Keras' own order
+            arrays = self.to_native(w, kind)
+            layer.set_weights([arrays[name] for name in variable_names(layer, layer.weights)])
 
     def get_weights(self, model: Any) -> list[DenseWeights]:
         out = []
         for layer, kind in self._weighted_layers(model):
             arrays = [np.asarray(a, dtype=np.float32) for a in layer.get_weights()]  # bfloat16 variables too
-            out.append(self.from_native(dict(zip(("kernel", "bias"), arrays)), kind))
+            out.append(self.from_native(dict(zip(variable_names(layer, layer.weights), arrays)), kind))
         return out
 
     def count_params(self, model: Any) -> int:
-        return int(model.count_params())
+        """Trainable parameters (``model.count_params()`` also counts BatchNormalization's moving statistics)."""
+        return int(sum(np.prod(v.shape) for v in model.trainable_weights))
 
     # -- training ----------------------------------------------------------------
     def _timer_callback(self, current: Callable[[], StepTimer]):
@@ -294,11 +316,16 @@ class KerasAdapter(Adapter):
             raise Unsupported(f"unsupported: gradients on Keras backend {self.backend!r} "
                               f"(supported: {', '.join(GRADIENTS)})")
         weighted = self._weighted_layers(model)
-        variables = [v for layer, _ in weighted for v in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
-        loss, grads = gradients(model, variables, x, y)
+        per_layer = [layer.trainable_weights for layer, _ in weighted]
+        state = [(v, np.array(v.numpy())) for v in model.non_trainable_variables]
+        try:  # a training-mode call moves running statistics and dropout steps: the model is left as it was
+            loss, grads = gradients(model, [v for vs in per_layer for v in vs], x, y)
+        finally:
+            for v, value in state:
+                v.assign(value)
         it = iter(self._to_numpy(g) for g in grads)
-        out = [self.from_native({"kernel": next(it), **({"bias": next(it)} if layer.use_bias else {})}, kind)
-               for layer, kind in weighted]
+        out = [self.from_native({name: next(it) for name in variable_names(layer, vs)}, kind)
+               for (layer, kind), vs in zip(weighted, per_layer)]
         return float(self._to_numpy(loss)), out
 
     def _epsilon(self) -> float:
@@ -343,4 +370,5 @@ class KerasAdapter(Adapter):
                              if any(getattr(lay, "padding", "") == "same" for lay in model.layers) else None),
             **self._loss_audit(),
             "tf32": self.runtime.tf32(),
+            **{k: v for fam in LAYER_FAMILIES for k, v in fam.defaults(self, model).items()},
         }

@@ -53,19 +53,35 @@ def _eager_fit(adapter) -> dict[str, dict]:
 FIT_VARIANTS = {"tensorflow": _graph_fit, "jax": _graph_fit, "torch": _eager_fit}
 
 
+def own_classes(adapter, model) -> dict[str, type]:
+    """The model's layer classes that the builders define (not Keras' own), by name: ``load_model`` needs them."""
+    root = adapter.keras.__name__.split(".")[0]
+    return {type(lay).__name__: type(lay) for lay in model.layers if not type(lay).__module__.startswith(root)}
+
+
+def innermost(exc: BaseException) -> str:
+    """Keras nests deserialisation errors (each adds the whole config); the last ``Exception encountered:``
+    part is the cause."""
+    text = str(exc)
+    return text.rsplit("Exception encountered:", 1)[-1].strip() if "Exception encountered:" in text else text
+
+
 def keras_file(adapter, model, workdir: Path, one):
     path = workdir / "model.keras"
     model.save(path)
 
     def load():
-        loaded = adapter.keras.models.load_model(path, compile=False)
+        try:
+            loaded = adapter.keras.models.load_model(path, compile=False, custom_objects=own_classes(adapter, model))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"load_model: {innermost(exc)}") from exc
         return lambda x: host(loaded(x, training=False))
 
     return path, load
 
 
-TORCH_FORMATS = "a Keras model: TorchScript, torch.export and ExecuTorch take torch modules (Keras' own exports: " \
-                "model.export formats)"
+TORCH_FORMATS = ("unsupported: a Keras model: TorchScript, torch.export and ExecuTorch take torch modules "
+                 "(Keras' own exports: model.export formats)")
 
 
 class KerasProbes(Probes):
@@ -96,6 +112,7 @@ class KerasProbes(Probes):
         return path
 
     def load_model(self, adapter, path: Path, fresh):
-        """The saved weights into ``fresh`` (built and compiled by the adapter as every run's model is)."""
-        fresh.set_weights(adapter.keras.models.load_model(path, compile=False).get_weights())
+        """The saved weights into ``fresh`` (built and compiled by the adapter as every run's model is), read
+        from the ``.keras`` file by ``load_weights``: no layer is deserialised from its config."""
+        fresh.load_weights(path)
         return fresh

@@ -31,6 +31,7 @@ from frameworkbench.spec import Spec
 from frameworkbench.weights import DenseWeights
 
 from ..base import Adapter
+from . import attention, norm, recurrent
 from .optim import NATIVE_LOSSES, loss_function, transformation
 from .probes import PROBES
 
@@ -117,12 +118,37 @@ def _pool(adapter: "FlaxAdapter", lay, input_shape, rngs: nnx.Rngs) -> list:
 
 BUILDERS = {"dense": _dense, "activation": _activation_layer, "conv1d": _conv, "conv2d": _conv,
             "flatten": lambda adapter, lay, input_shape, rngs: [Flatten()],
-            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)}}
+            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)},
+            **norm.BUILDERS, **recurrent.BUILDERS, **attention.BUILDERS}
+LAYER_FAMILIES = (norm, recurrent, attention)  # builder modules with their own defaults audit
+
+
+# Flax layer class -> the spec layer type whose weights it holds (a function of the layer where
+# one class serves several types); the array names are the variables' paths below the layer
+WEIGHTED: dict[type, Callable[[Any], str]] = {nnx.Linear: lambda lay: "dense",
+                                              nnx.Conv: lambda lay: f"conv{lay.kernel.get_value().ndim - 2}d",
+                                              **norm.WEIGHTED, **recurrent.WEIGHTED, **attention.WEIGHTED}
 
 
 def _kind(lay) -> str:
     """The spec layer type whose weights a Flax layer holds."""
-    return "dense" if isinstance(lay, nnx.Linear) else f"conv{lay.kernel.get_value().ndim - 2}d"
+    for cls, kind in WEIGHTED.items():
+        if isinstance(lay, cls):
+            return kind(lay)
+    raise TypeError(f"{type(lay).__name__} holds no spec layer's weights")
+
+
+def named_arrays(state) -> dict[str, np.ndarray]:
+    """Every array of a layer's state (or gradient state) by its path below the layer
+    (``kernel``, ``bias``, ``mean``; ``ii/kernel`` in a recurrent cell)."""
+    return {"/".join(map(str, path)): np.array(v.get_value()) for path, v in nnx.to_flat_state(state)}
+
+
+def variable(layer, name: str):
+    """The nnx.Variable at path ``name`` of :func:`named_arrays` below ``layer``."""
+    for part in name.split("/"):
+        layer = layer[int(part)] if part.isdigit() else getattr(layer, part)
+    return layer
 
 
 
@@ -136,7 +162,10 @@ class _Training:
         self.loss_fn = loss_function(spec.loss, native)
         # The step takes and returns the state as a flat list of arrays: flattening a list costs
         # the jitted call less than flattening nnx.State (about a third less per step on the CPU).
-        graphdef, state = nnx.split((model, self.optimizer))
+        # Read-only state (dropout mask banks) goes in apart and never comes back out: jit copies
+        # every output, even one returned unchanged (up to MASK_BANK_BYTES per step).
+        model.train()  # the graph definition keeps the mode: batch statistics, dropout on
+        graphdef, self.constants, state = nnx.split((model, self.optimizer), norm.MaskBank, ...)
         self.treedef = jax.tree.structure(state)
         treedef, loss_fn = self.treedef, self.loss_fn
 
@@ -147,16 +176,17 @@ class _Training:
             return loss_fn(pred, y)
 
         @jax.jit
-        def step(leaves, x, y):
-            m, opt = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
+        def step(leaves, constants, x, y):
+            m, opt = nnx.merge(graphdef, constants, jax.tree.unflatten(treedef, leaves))
             loss, grads = nnx.value_and_grad(loss_of)(m, x, y)
             opt.update(m, grads)
-            return loss, jax.tree.leaves(nnx.split((m, opt))[1])
+            return loss, jax.tree.leaves(nnx.split((m, opt), norm.MaskBank, ...)[2])
 
         self.step = step
 
     def leaves(self, model: nnx.Module) -> list:
-        return jax.tree.leaves(nnx.split((model, self.optimizer))[1])
+        """The state the step updates, as a flat list (everything but :attr:`constants`)."""
+        return jax.tree.leaves(nnx.split((model, self.optimizer), norm.MaskBank, ...)[2])
 
     def write_back(self, model: nnx.Module, leaves: list) -> None:
         nnx.update((model, self.optimizer), jax.tree.unflatten(self.treedef, leaves))
@@ -226,8 +256,8 @@ class FlaxAdapter(Adapter):
         return model
 
     def _linears(self, model: nnx.Sequential) -> list:
-        """Every layer with weights (nnx.Linear, nnx.Conv), in order."""
-        return [lay for lay in model.layers if isinstance(lay, (nnx.Linear, nnx.Conv))]
+        """Every layer with weights (:data:`WEIGHTED`), in order."""
+        return [lay for lay in model.layers if isinstance(lay, tuple(WEIGHTED))]
 
     def _changed(self, model: nnx.Module) -> None:
         self._forward.pop(model, None)
@@ -236,13 +266,11 @@ class FlaxAdapter(Adapter):
         dev = self.jax_device
         for lin, w in zip(self._linears(model), weights, strict=True):
             for name, array in self.to_native(w, _kind(lin)).items():  # kernel (in, out) / (*k, in, out), bias
-                getattr(lin, name).set_value(jax.device_put(np.asarray(array, np.float32), dev))
+                variable(lin, name).set_value(jax.device_put(np.asarray(array, np.float32), dev))
         self._changed(model)
 
     def get_weights(self, model: nnx.Sequential) -> list[DenseWeights]:
-        return [self.from_native({name: np.array(getattr(lin, name).get_value()) for name in ("kernel", "bias")
-                                  if getattr(lin, name) is not None}, _kind(lin))
-                for lin in self._linears(model)]
+        return [self.from_native(named_arrays(nnx.state(lin)), _kind(lin)) for lin in self._linears(model)]
 
     def count_params(self, model: nnx.Sequential) -> int:
         return int(sum(leaf.size for leaf in jax.tree.leaves(nnx.state(model, nnx.Param))))
@@ -263,7 +291,7 @@ class FlaxAdapter(Adapter):
             # state is committed to (slicing a device array instead costs an extra dispatch per array)
             for xb, yb in self.batches((x, y), order, batch_size, timer):
                 timer.start()
-                loss, state = tr.step(state, xb, yb)
+                loss, state = tr.step(state, tr.constants, xb, yb)
                 value = float(loss)  # host copy: the step has finished
                 timer.stop()
                 total += value * len(xb)
@@ -294,6 +322,7 @@ class FlaxAdapter(Adapter):
 
     def _forward_fn(self, model: nnx.Module):
         if model not in self._forward:
+            model.eval()  # the graph definition keeps the mode: running statistics, no dropout
             graphdef, state = nnx.split(model)
             leaves, treedef = jax.tree.flatten(state)
             head = self._heads.get(model, lambda out: out)  # probabilities from a logits model
@@ -310,7 +339,7 @@ class FlaxAdapter(Adapter):
         return np.asarray(fn(state, x))  # the host copy is the synchronisation
 
     def param_device(self, model: nnx.Sequential) -> str:
-        return self.runtime.array_device(self._linears(model)[0].kernel.get_value())
+        return self.runtime.array_device(jax.tree.leaves(nnx.state(model, nnx.Param))[0])
 
     def runtime_info(self, model: nnx.Sequential) -> dict[str, Any]:
         import flax
@@ -324,13 +353,16 @@ class FlaxAdapter(Adapter):
                            ) -> tuple[float, list[DenseWeights]]:
         loss_fn = loss_function(spec.loss, self.native)
         dev = self.jax_device
-        loss, grads = nnx.value_and_grad(lambda m: loss_fn(m(jax.device_put(x, dev)), jax.device_put(y, dev)))(model)
-        out = []
-        for i, lay in enumerate(model.layers):
-            if isinstance(lay, (nnx.Linear, nnx.Conv)):
-                g = grads["layers"][i]
-                names = ("kernel",) if lay.bias is None else ("kernel", "bias")
-                out.append(self.from_native({n: np.array(g[n].get_value()) for n in names}, _kind(lay)))
+        state = nnx.state(model)
+        leaves, treedef = jax.tree.leaves(state), jax.tree.structure(state)
+        model.train()
+        try:  # a training step's gradients; the step's running statistics and dropout step are undone
+            loss, grads = nnx.value_and_grad(lambda m: loss_fn(m(jax.device_put(x, dev)),
+                                                                jax.device_put(y, dev)))(model)
+        finally:
+            nnx.update(model, jax.tree.unflatten(treedef, leaves))
+        out = [self.from_native(named_arrays(grads["layers"][i]), _kind(lay))
+               for i, lay in enumerate(model.layers) if isinstance(lay, tuple(WEIGHTED))]
         return float(loss), out
 
     def defaults_in_use(self, model: nnx.Sequential) -> dict[str, Any]:
@@ -373,4 +405,5 @@ class FlaxAdapter(Adapter):
             "crossentropy_epsilon": None if self.native else eps,
             **_loss_audit(self.native, eps),
             "tf32": self.runtime.tf32(),
+            **{k: v for fam in LAYER_FAMILIES for k, v in fam.defaults(self, model).items()},
         }

@@ -10,7 +10,8 @@ import jax
 import numpy as np
 from flax import nnx
 
-from .._probes import Probes, eager_load, host, needs, onnx_from_tflite, openvino_from_onnx, tflite_from_saved_model
+from .._probes import (Probes, eager_load, host, needs, onnx_from_tflite, openvino_from_onnx, sample_shape,
+                       tflite_from_saved_model)
 
 
 class FlaxProbes(Probes):
@@ -64,8 +65,13 @@ PROBES = FlaxProbes()
 
 # ----------------------------------------------------------------------------- export paths
 def _pure_forward(model: nnx.Module):
+    """The model as a function of x alone, in inference mode (running statistics, no dropout). Its Variables
+    are rebuilt inside the trace from the arrays: the recurrent layers' nnx transforms refuse Variables of
+    an outer trace level."""
+    model.eval()  # the graph definition keeps the mode
     graphdef, state = nnx.split(model)
-    return (lambda x: nnx.merge(graphdef, state)(x)), state
+    leaves, treedef = jax.tree.flatten(state)
+    return (lambda x: nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))(x)), state
 
 
 def _jax2tf_saved_model(adapter, model, workdir, one):
@@ -75,12 +81,14 @@ def _jax2tf_saved_model(adapter, model, workdir, one):
 
     fwd, _ = _pure_forward(model)
     module = tf.Module()
-    module.f = tf.function(jax2tf.convert(fwd, polymorphic_shapes=[f"(b, {one.shape[1]})"]), autograph=False,
-                           input_signature=[tf.TensorSpec([None, one.shape[1]], tf.float32)])
+    shape = sample_shape(one)
+    polymorphic = "(b" + "".join(f", {d}" for d in shape) + ")"  # the batch symbolic, the sample shape fixed
+    module.f = tf.function(jax2tf.convert(fwd, polymorphic_shapes=[polymorphic]), autograph=False,
+                           input_signature=[tf.TensorSpec([None, *shape], tf.as_dtype(one.dtype))])
     path = workdir / "jax2tf_saved_model"
     tf.saved_model.save(module, str(path), signatures=module.f.get_concrete_function())
     loaded = tf.saved_model.load(str(path))
-    return path, lambda x: host(loaded.f(tf.constant(np.asarray(x, np.float32))))
+    return path, lambda x: host(loaded.f(tf.constant(np.asarray(x, one.dtype))))
 
 
 def _saved_model_dir(adapter, model, workdir, one):
@@ -91,7 +99,7 @@ def _saved_model_dir(adapter, model, workdir, one):
 
 
 def _tflite_from_jax2tf(adapter, model, workdir, one):
-    return tflite_from_saved_model(_saved_model_dir(adapter, model, workdir, one), workdir, one.shape[1],
+    return tflite_from_saved_model(_saved_model_dir(adapter, model, workdir, one), workdir, sample_shape(one),
                                    adapter.threads)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._keras.probes import KerasProbes, attach_probe, recompiled
-from .._probes import host, needs, onnx_from_tflite, onnx_loader, openvino_from_onnx, tflite_from_saved_model
+from .._probes import (host, needs, onnx_from_tflite, onnx_loader, openvino_from_onnx, sample_shape,
+                       tflite_from_saved_model)
 
 # Keras 3.15 on torch: model.export(format="tf_saved_model") builds dynamic_shapes=({0: batch},) while
 # Layer.forward(*args) makes torch.export see the inputs as (args,), which needs (({0: batch},),);
@@ -44,7 +45,7 @@ def _saved_model(adapter, model, workdir: Path, one):
 
 
 def _tflite(adapter, model, workdir: Path, one):
-    return tflite_from_saved_model(_saved_model_dir(model, workdir), workdir, one.shape[1], adapter.threads)
+    return tflite_from_saved_model(_saved_model_dir(model, workdir), workdir, sample_shape(one), adapter.threads)
 
 
 def _onnx(adapter, model, workdir: Path, one):

@@ -5,7 +5,7 @@ import contextlib
 from pathlib import Path
 
 from .._keras.probes import KerasProbes, attach_probe, recompiled
-from .._probes import host, litert_loader, openvino_from_onnx, tf2onnx_function
+from .._probes import converter_reasons, host, litert_loader, openvino_from_onnx, sample_shape, tf2onnx_function
 
 
 def _saved_model(adapter, model, workdir: Path, one):
@@ -25,14 +25,15 @@ def _saved_model(adapter, model, workdir: Path, one):
 def _tflite(adapter, model, workdir: Path, one):
     import tensorflow as tf
 
-    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    with converter_reasons("TFLiteConverter"):
+        content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     path = workdir / "model.tflite"
     path.write_bytes(content)
-    return path, litert_loader(path, one.shape[1], adapter.threads)
+    return path, litert_loader(path, sample_shape(one), adapter.threads)
 
 
 def _onnx(adapter, model, workdir: Path, one):
-    return tf2onnx_function(lambda x: model(x, training=False), one.shape[1], workdir, adapter.threads)
+    return tf2onnx_function(lambda x: model(x, training=False), one, workdir, adapter.threads)
 
 
 class TfKerasProbes(KerasProbes):

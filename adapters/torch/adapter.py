@@ -16,7 +16,7 @@ from frameworkbench.spec import Activation, Spec
 from frameworkbench.weights import DenseWeights
 
 from ..base import Adapter
-from . import spatial
+from . import attention, norm, recurrent, spatial
 from .probes import PROBES
 
 _PLAIN = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "softmax": lambda: nn.Softmax(dim=-1)}
@@ -55,8 +55,25 @@ def _pool(adapter: "TorchAdapter", lay, input_shape) -> list[nn.Module]:
 
 BUILDERS = {"dense": _dense, "activation": _activation_layer, "conv1d": _conv, "conv2d": _conv,
             "flatten": lambda adapter, lay, input_shape: [nn.Flatten()],  # channels-last: Keras' order
-            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)}}
-WEIGHTED = {nn.Linear: "dense", nn.Conv1d: "conv1d", nn.Conv2d: "conv2d"}  # module -> spec layer type
+            **{f"{g}{k}_pool{r}d": _pool for g in ("", "global_") for k in ("max", "avg") for r in (1, 2)},
+            **norm.BUILDERS, **recurrent.BUILDERS, **attention.BUILDERS}
+WEIGHTED = {nn.Linear: "dense", nn.Conv1d: "conv1d", nn.Conv2d: "conv2d",  # module -> spec layer type
+            **norm.WEIGHTED, **recurrent.WEIGHTED, **attention.WEIGHTED}
+LAYER_FAMILIES = (norm, recurrent, attention)  # builder modules with their own defaults audit
+
+
+def module_state(module: nn.Module):
+    """(name, tensor) of a weighted module's parameters and buffers (running statistics), the names
+    its layer module's ``to_family(..., "torch")`` uses; batch counters left out."""
+    yield from module.named_parameters()
+    yield from ((n, b) for n, b in module.named_buffers() if not n.endswith("num_batches_tracked"))
+
+
+def state_tensor(module: nn.Module, name: str) -> torch.Tensor:
+    """The parameter or buffer ``name`` (dotted for a submodule's) of ``module``."""
+    for part in name.split("."):
+        module = getattr(module, part)
+    return module
 
 
 # native policy: what PyTorch users write -- the model ends in logits and the loss fuses the
@@ -157,8 +174,11 @@ class TorchAdapter(Adapter):
         return torch.autocast(self.torch_device.type, dtype=getattr(torch, self.compute_dtype), enabled=mixed)
 
     def _features(self, x) -> torch.Tensor:
-        """Features on the device, in the variables' dtype (bfloat16 for precision bfloat16)."""
+        """Features on the device, in the variables' dtype (bfloat16 for precision bfloat16); integer token
+        ids (``Spec.input_dtype`` int32) keep their dtype."""
         t = torch.from_numpy(x) if not torch.is_tensor(x) else x
+        if not t.is_floating_point():
+            return t.to(self.torch_device)
         return t.to(self.torch_device, getattr(torch, self.variable_dtype))
 
     def _split_head(self, layers: list[nn.Module], spec: Spec) -> tuple[list[nn.Module], nn.Module | None]:
@@ -173,17 +193,24 @@ class TorchAdapter(Adapter):
         return out if head is None else head(out)
 
     def _linears(self, model: nn.Module) -> list[nn.Module]:
-        """Every module with weights (nn.Linear, nn.Conv1d, nn.Conv2d), in order."""
-        return [m for m in model.modules() if type(m) in WEIGHTED]
+        """Every module with weights (:data:`WEIGHTED`), in order; a weighted module's own
+        submodules (a multi-head attention's output projection) belong to it."""
+        def walk(m: nn.Module):
+            for child in m.children():
+                if type(child) in WEIGHTED:
+                    yield child
+                else:
+                    yield from walk(child)
+        return list(walk(model))
 
     def set_weights(self, model: nn.Module, weights: list[DenseWeights]) -> None:
         with torch.no_grad():
             for lin, w in zip(self._linears(model), weights, strict=True):
                 for name, array in self.to_native(w, WEIGHTED[type(lin)]).items():  # weight (out, in, ...), bias
-                    getattr(lin, name).copy_(torch.from_numpy(np.ascontiguousarray(array)))
+                    state_tensor(lin, name).copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
     def get_weights(self, model: nn.Module) -> list[DenseWeights]:
-        return [self.from_native({name: p.detach().float().cpu().numpy().copy() for name, p in lin.named_parameters()},
+        return [self.from_native({name: t.detach().float().cpu().numpy().copy() for name, t in module_state(lin)},
                                  WEIGHTED[type(lin)])
                 for lin in self._linears(model)]
 
@@ -273,15 +300,21 @@ class TorchAdapter(Adapter):
                            ) -> tuple[float, list[DenseWeights]]:
         loss_fn = loss_function(spec.loss, self.policy == "native")
         dev = self.torch_device
+        buffers = {k: b.clone() for k, b in model.named_buffers()}
         model.train()
-        with self._autocast():
-            out = model(self._features(x))
+        with torch.random.fork_rng():  # a training-mode call: torch's own dropout draws from the global stream
+            with self._autocast():
+                out = model(self._features(x))
         loss = loss_fn(out.float(), torch.from_numpy(y).to(dev))
         linears = self._linears(model)
-        params = [p for lin in linears for p in ([lin.weight] + ([lin.bias] if lin.bias is not None else []))]
-        it = iter(g.float().cpu().numpy() for g in torch.autograd.grad(loss, params))
-        out = [self.from_native({"weight": next(it), **({"bias": next(it)} if lin.bias is not None else {})},
-                                WEIGHTED[type(lin)]) for lin in linears]
+        named = [list(lin.named_parameters()) for lin in linears]
+        grads = torch.autograd.grad(loss, [p for ps in named for _, p in ps])
+        with torch.no_grad():  # the call moved running statistics and dropout steps: undone
+            for k, b in model.named_buffers():
+                b.copy_(buffers[k])
+        it = iter(g.float().cpu().numpy() for g in grads)
+        out = [self.from_native({name: next(it) for name, _ in ps}, WEIGHTED[type(lin)])
+               for lin, ps in zip(linears, named)]
         return float(loss.item()), out
 
     def defaults_in_use(self, model: nn.Module) -> dict[str, Any]:
@@ -313,4 +346,5 @@ class TorchAdapter(Adapter):
                              "padding= is symmetric" if spatial.explicit_pads(model) else None),
             **_loss_audit(native, eps),
             "tf32": self.runtime.tf32(),
+            **{k: v for fam in LAYER_FAMILIES for k, v in fam.defaults(self, model).items()},
         }

@@ -204,20 +204,18 @@ def hidden_units(spec: Spec, ws, x: np.ndarray) -> list[dict]:
     h = np.asarray(x, dtype=np.float64)
     layers = spec.layers
     dense_idx = [i for i, lay in enumerate(layers) if lay.type == "dense"]
-    it = iter(ws)
     out = []
-    for i, lay in enumerate(layers):
-        if lay.type == "dense":
-            w = next(it)
-            h = h @ w.kernel.astype(np.float64) + (0 if w.bias is None else w.bias.astype(np.float64))
-            if i != dense_idx[-1]:
-                act = lay.activation.name
-                if act == "linear" and i + 1 < len(layers) and layers[i + 1].type == "activation":
-                    act = layers[i + 1].activation.name
-                dead = int(np.sum(np.all(h <= 0, axis=0)))
-                out.append({"layer": i, "activation": act, "units": int(h.shape[1]), "dead": dead,
-                            "dead_share": dead / h.shape[1], "active_fraction": float(np.mean(h > 0))})
-        h = activations.forward(lay.activation, h)
+    for i, (mod, lay, w) in enumerate(reference.with_weights(spec, ws)):
+        if lay.type == "dense" and i != dense_idx[-1]:
+            z = h @ w.kernel.astype(np.float64) + (0 if w.bias is None else w.bias.astype(np.float64))
+            z = z.reshape(-1, z.shape[-1])  # every position of an N-D input is a row
+            act = lay.activation.name
+            if act == "linear" and i + 1 < len(layers) and layers[i + 1].type == "activation":
+                act = layers[i + 1].activation.name
+            dead = int(np.sum(np.all(z <= 0, axis=0)))
+            out.append({"layer": i, "activation": act, "units": int(z.shape[1]), "dead": dead,
+                        "dead_share": dead / z.shape[1], "active_fraction": float(np.mean(z > 0))})
+        h, _ = mod.forward(lay, w, h)
     return out
 
 
@@ -230,7 +228,8 @@ def gradient_norms(ctx, model, x: np.ndarray, y: np.ndarray) -> dict:
     except (AttributeError, NotImplementedError):
         loss, grads = reference.gradients(spec, adapter.get_weights(model), x, y)
         method = "numpy reference backprop on the framework's weights"
-    return {"loss": float(loss), "kernel_norms": [float(np.linalg.norm(g.kernel)) for g in grads], "method": method}
+    return {"loss": float(loss), "kernel_norms": [float(np.linalg.norm(g.kernel)) for g in grads if hasattr(g, "kernel")],
+            "method": method}
 
 
 def train_stats_mode(ctx, model) -> TrainStatsResult:

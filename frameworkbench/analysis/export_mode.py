@@ -55,12 +55,18 @@ def _latency(call, n: int) -> dict:
     return {"batch_size": n, "median_s": s["median"], "p95_s": s["p95"], "n": s["n"]}
 
 
+def model_input(ctx) -> np.ndarray:
+    """The validation rows as every artifact takes them: any rank, float32 features or the spec's integer
+    token ids (``Spec.input_dtype``, int32) unchanged."""
+    return np.ascontiguousarray(ctx.ds.x_val, dtype=ctx.spec.input_dtype)
+
+
 def measure(fmt: str, fn, ctx, model, workdir: Path, live: np.ndarray) -> dict:
     """One format: export, reload, compare, time. Every failure is a result."""
     res: dict = {"format": fmt, "path": LABELS[fmt], "kind": KINDS[fmt], "runtime": RUNTIMES[fmt]}
     if isinstance(fn, str) or fn is None:
         return {**res, "status": "unsupported", "error": fn or "unsupported: not an export format of this target"}
-    x = np.ascontiguousarray(ctx.ds.x_val, dtype=np.float32)
+    x = model_input(ctx)
     one = x[:1]
     step = "export"
     try:
@@ -75,7 +81,7 @@ def measure(fmt: str, fn, ctx, model, workdir: Path, live: np.ndarray) -> dict:
         step = "run"
         got = np.asarray(predict(x), dtype=np.float64).reshape(live.shape)
         res["max_abs_diff"] = float(np.max(np.abs(got - live)))
-        big = np.ascontiguousarray(np.resize(x, (LARGE_BATCH, x.shape[1])))
+        big = np.ascontiguousarray(np.resize(x, (LARGE_BATCH, *x.shape[1:])))
         res["latency"] = {"batch_1": _latency(lambda: predict(one), 1),
                           "batch_large": _latency(lambda: predict(big), LARGE_BATCH)}
         res["status"] = status_for(res["max_abs_diff"])

@@ -6,6 +6,10 @@ Parent side (:func:`run_parity`, here): the float64 reference runs the same step
 the same update rule; every record gets its deviations and a verdict (``same``,
 ``close``, ``different`` with the first step that left tolerance) before it is
 stored, and then the pairwise final-weight differences between targets.
+
+The forward check is inference (running statistics, no dropout) at the initial weights; the
+first gradients are a training step's (batch statistics, step 0's dropout masks), trainable arrays
+only; the final weights compare every array, running statistics included.
 """
 from __future__ import annotations
 
@@ -40,9 +44,11 @@ def reference_run(spec: Spec, seed: int, steps: int) -> dict:
     ds = data.load_dataset(spec)
     w0 = weights.initial_weights(spec, seed)
     plan = data.batch_plan(len(ds.x_train), spec.training["epochs"], seed)
+    banks = weights.mask_banks(spec, seed, plan)  # what the worker hands the adapter (aligned policy)
     first = plan[0][:spec.training["batch_size"]]
-    loss0, grads = reference.gradients(spec, w0, ds.x_train[first], ds.y_train[first])
-    traj = reference.train(spec, w0, ds.x_train, ds.y_train, plan)
+    loss0, grads = reference.gradients(spec, w0, ds.x_train[first], ds.y_train[first],
+                                       weights.step_masks(banks, 0, len(first)))
+    traj = reference.train(spec, w0, ds.x_train, ds.y_train, plan, banks)
     return {"forward": reference.forward(spec, w0, ds.x_val), "first_batch_loss": loss0, "grads": grads,
             "step_losses": traj["step_losses"][:steps], "epoch_losses": traj["epoch_losses"],
             "steps_in_run": len(traj["step_losses"]),
@@ -54,12 +60,9 @@ def _rel(a: list[float], b: list[float]) -> list[float]:
 
 
 def _max_abs_layers(arrays: dict, prefix: str, ref: list) -> float:
-    worst = 0.0
-    for i, w in enumerate(ref):
-        worst = max(worst, float(np.max(np.abs(arrays[f"{prefix}_kernel_{i}"] - w.kernel))))
-        if w.bias is not None:
-            worst = max(worst, float(np.max(np.abs(arrays[f"{prefix}_bias_{i}"] - w.bias))))
-    return worst
+    """Max |Δ| over every array the reference has (a gradient holds the trainable ones only)."""
+    return max((float(np.max(np.abs(arrays[weights.array_key(prefix, name, i)] - a)))
+                for i, w in enumerate(ref) for name, a in weights.arrays_of(w).items()), default=0.0)
 
 
 def verdict(forward_abs: float, grad_abs: float, loss_rel: float, precision: str = DTYPE) -> str:

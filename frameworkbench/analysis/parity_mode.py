@@ -1,6 +1,7 @@
 """The ``parity`` worker mode: what the framework computes, for :mod:`frameworkbench.analysis.parity`.
 
-Forward output at initialisation, first-step gradients by the framework's autodiff, the loss of
+Forward output at initialisation (inference mode), first-step gradients by the framework's autodiff
+(training mode; the adapter leaves the model as it was), the loss of
 each of the first K steps (across epochs) and of every epoch, final weights, a repeat of the whole
 training from the same start (determinism check), and the default values the framework objects
 actually use. Arrays go to the ``.npz`` next to the result; the runner reads them back.
@@ -11,6 +12,7 @@ import numpy as np
 
 from .. import data, reference
 from ..execution.records import ParityResult
+from ..weights import array_key, arrays_of, same_weights
 
 DEFAULT_STEPS = 50
 
@@ -48,9 +50,9 @@ def steps_in_plan(plan, batch_size: int) -> int:
     return sum(len(data.batches(order, batch_size)) for order in plan)
 
 
-def _same_weights(a: list, b: list) -> bool:
-    return all(np.array_equal(x.kernel, y.kernel) and (x.bias is None or np.array_equal(x.bias, y.bias))
-               for x, y in zip(a, b))
+def _max_abs(w, name: str) -> float | None:
+    a = getattr(w, name, None)
+    return None if a is None else float(np.abs(a).max())
 
 
 def parity_mode(ctx, model) -> ParityResult:
@@ -66,18 +68,17 @@ def parity_mode(ctx, model) -> ParityResult:
     final = adapter.get_weights(model)
     defaults = adapter.defaults_in_use(model)
     again = ctx.fresh_model()
-    repeat = _trajectory(ctx, again, steps)
+    adapter.predict(again, ds.x_val)  # the same calls as the first run: Keras on torch draws from torch's global
+    repeat = _trajectory(ctx, again, steps)  # stream for predict as for its unseeded dropout (native policy)
     identical = (repeat["step_losses"] == traj["step_losses"] and repeat["epoch_losses"] == traj["epoch_losses"]
-                 and _same_weights(adapter.get_weights(again), final))
+                 and same_weights(adapter.get_weights(again), final))
     defaults["init"] = spec.init
-    defaults["init_kernel_max_abs"] = [float(np.abs(w.kernel).max()) for w in init]
-    defaults["init_bias_max_abs"] = [None if w.bias is None else float(np.abs(w.bias).max()) for w in init]
+    defaults["init_kernel_max_abs"] = [_max_abs(w, "kernel") for w in init]
+    defaults["init_bias_max_abs"] = [_max_abs(w, "bias") for w in init]
     arrays = {"output_at_init": out0}
-    for name, ws in (("grad", grads), ("final", final), ("init", init)):
+    for prefix, ws in (("grad", grads), ("final", final), ("init", init)):
         for i, w in enumerate(ws):
-            arrays[f"{name}_kernel_{i}"] = w.kernel
-            if w.bias is not None:
-                arrays[f"{name}_bias_{i}"] = w.bias
+            arrays.update({array_key(prefix, name, i): a for name, a in arrays_of(w).items()})
     np.savez(ctx.output_path(".npz"), **arrays)
     return ParityResult(parity={"steps": steps, "steps_in_run": steps_in_plan(ctx.plan, bs),
                                 "step_losses": traj["step_losses"], "epoch_losses": traj["epoch_losses"],

@@ -144,6 +144,7 @@ def probe_mode(ctx, model) -> ProbeResult:
 
     from .. import reference
     from ..measure import StepTimer
+    from ..weights import array_key, arrays_of, same_weights
 
     adapter, spec, ds = ctx.adapter, ctx.spec, ctx.ds
     bs = spec.training["batch_size"]
@@ -156,10 +157,9 @@ def probe_mode(ctx, model) -> ProbeResult:
     again = ctx.fresh_model()
     adapter.train(again, spec, ds.x_train[order], ds.y_train[order], bs, StepTimer())
     w2 = adapter.get_weights(again)
-    identical = all(np.array_equal(a.kernel, b.kernel) and (a.bias is None or np.array_equal(a.bias, b.bias))
-                    for a, b in zip(w1, w2))
+    identical = same_weights(w1, w2)
     arrays = {"output_at_init": out0}
     for i, w in enumerate(w1):
-        arrays[f"trained_kernel_{i}"] = w.kernel
+        arrays.update({array_key("trained", name, i): a for name, a in arrays_of(w).items()})
     np.savez(ctx.output_path(".npz"), **arrays)
     return ProbeResult(probe={"loss_before": before, "loss_after": after, "repeat_identical": bool(identical)})

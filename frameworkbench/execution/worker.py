@@ -97,6 +97,8 @@ def run_job(job: Job) -> dict:
     shared = weights.load(Path(job.weights_path)) if job.shared_init else None
     ctx = Context(job, adapter, spec_as_run(job), data.load(Path(job.data_path)),
                   np.load(job.plan_path, allow_pickle=False), shared, device, {"import_s": import_s})
+    if job.policy == "aligned":  # every target drops the same units: the run's masks, before any build
+        adapter.mask_banks = weights.mask_banks(ctx.spec, job.seed, ctx.plan)
     with RSSSampler() as rss, MachineLoad() as load:
         out = _build_and_run(ctx, mode, runtime)
     out["load"] = load.result  # how busy the machine was meanwhile (outliers.py reads it)

@@ -10,12 +10,14 @@ from types import ModuleType
 from typing import Any, Mapping
 
 from ..activations import Activation
-from . import activation, conv, dense, flatten, pool
+from . import activation, attention, batch_norm, conv, dense, dropout, embedding, flatten, layer_norm, pool, recurrent
 from .base import FAMILIES, ShapeError
 
 # conv and pool declare one module per rank and kind (conv1d, conv2d, max_pool2d, ...) from one implementation
 LAYERS: dict[str, ModuleType] = {m.TYPE: m for m in sorted((activation, dense, flatten, conv.CONV1D, conv.CONV2D,
-                                                             *pool.MODULES), key=lambda m: m.TYPE)}
+                                                             *pool.MODULES, *recurrent.MODULES, attention, embedding,
+                                                             layer_norm, batch_norm, dropout),
+                                                            key=lambda m: m.TYPE)}
 
 # weights dataclass name -> class, for every type with weights (files of saved weights name it)
 WEIGHTS: dict[str, type] = {m.Weights.__name__: m.Weights for m in LAYERS.values() if hasattr(m, "Weights")}

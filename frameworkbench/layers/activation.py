@@ -34,7 +34,7 @@ def output_shape(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(input_shape)
 
 
-def forward(layer: Layer, w: None, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def forward(layer: Layer, w: None, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, np.ndarray]:
     return activations.forward(layer.activation, x), x
 
 

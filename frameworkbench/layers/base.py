@@ -5,16 +5,23 @@ A layer module (``dense.py``, ``activation.py``, ...) declares, for one layer ty
 - ``TYPE``: the spec's ``type`` value; ``Layer``: the typed, frozen layer built from the spec;
 - ``FIELDS``: its own spec fields as constraint data (``key -> Field keywords``: kind, doc,
   default, lo, hi, ...); the spec's field table and validator read them;
-- ``ACTIVATION``: ``"optional"`` (default ``linear``), ``"required"`` or ``None`` (no activation);
+- ``ACTIVATION``: ``"optional"`` (default ``linear``, or the module's ``DEFAULT_ACTIVATION`` name where it
+  declares one), ``"required"`` or ``None`` (no activation);
 - ``output_shape(layer, input_shape)``: shape inference per sample; raises :class:`ShapeError`
   when the input does not fit (the validator reports it at the layer's index);
-- ``param_count(layer, input_shape)`` and ``saved_elements(layer, input_shape)`` (per-sample
-  values one training batch keeps for backward: the memory estimate);
+- ``param_count(layer, input_shape)`` (trained parameters) and ``saved_elements(layer, input_shape)``
+  (per-sample values one training batch keeps for backward: the memory estimate);
 - ``init_weights(layer, input_shape, rng)``: the shared initial weights (canonical, Keras
   layout, float32) or None; a type with weights names their dataclass ``Weights`` (its arrays
-  are named as in Keras: ``kernel``, ``bias``, ...);
-- ``forward(layer, weights, x) -> (y, cache)`` and ``backward(layer, weights, cache, grad_y)
-  -> (grad_x, grad_weights)``: the reference computation (in ``x``'s dtype; float64 for training);
+  are named as in Keras: ``kernel``, ``bias``, ...). The class's ``TRAINABLE`` names the arrays
+  the optimiser updates (absent: all); the others (running statistics) are saved, loaded and
+  compared like the rest, but have no gradient (None in a gradient's ``Weights``);
+- ``forward(layer, weights, x, training=False) -> (y, cache)`` and ``backward(layer, weights, cache,
+  grad_y) -> (grad_x, grad_weights)``: the reference computation (in ``x``'s dtype; float64 for
+  training); ``training`` selects the training-mode computation (batch statistics, dropout). A type
+  with state that training moves declares ``update(layer, weights, cache)`` (running statistics,
+  in place, after a training-mode forward); one with a per-step random input declares
+  ``draw_masks(layer, shape, rng)``, and its forward takes the step's mask in the weights' place;
 - ``EXAMPLES``: ``(input_shape, normalised layer)`` pairs the layer tests run on;
 - ``to_family(weights, family)`` / ``from_family(arrays, family)``: canonical weights as the
   named arrays of one framework family (``FAMILIES``) and back.

@@ -98,7 +98,8 @@ def init_weights(layer: ConvLayer, input_shape: tuple[int, ...], rng: np.random.
     return ConvWeights(kernel, np.zeros(f, np.float32) if layer.use_bias else None)
 
 
-def forward(layer: ConvLayer, w: ConvWeights, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+def forward(layer: ConvLayer, w: ConvWeights, x: np.ndarray, training: bool = False
+            ) -> tuple[np.ndarray, tuple]:
     win, steps = layer.window, layer.steps
     p = spatial.pads(x.shape[1:-1], win, steps, layer.padding)
     xp = spatial.pad(x, p)

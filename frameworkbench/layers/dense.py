@@ -77,7 +77,7 @@ def init_weights(layer: Layer, input_shape: tuple[int, ...], rng: np.random.Gene
     return DenseWeights(kernel, np.zeros(fan_out, np.float32) if layer.use_bias else None)
 
 
-def forward(layer: Layer, w: DenseWeights, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+def forward(layer: Layer, w: DenseWeights, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, tuple]:
     z = x @ w.kernel.astype(x.dtype)
     if w.bias is not None:
         z = z + w.bias.astype(x.dtype)

@@ -34,7 +34,7 @@ def output_shape(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (size(input_shape),)
 
 
-def forward(layer: Layer, w: None, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+def forward(layer: Layer, w: None, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, tuple]:
     return x.reshape(len(x), -1), x.shape
 
 

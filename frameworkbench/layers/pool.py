@@ -71,7 +71,7 @@ def output_shape(layer: PoolLayer, input_shape: tuple[int, ...]) -> tuple[int, .
     return (*out, input_shape[-1])
 
 
-def forward(layer: PoolLayer, w: None, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+def forward(layer: PoolLayer, w: None, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, tuple]:
     win, steps = layer.window, layer.steps
     p = spatial.pads(x.shape[1:-1], win, steps, layer.padding)
     out = tuple(spatial.out_size(n, k, s, layer.padding) for n, k, s in zip(x.shape[1:-1], win, steps))
@@ -102,7 +102,8 @@ def global_output_shape(layer: GlobalPoolLayer, input_shape: tuple[int, ...]) ->
     return (input_shape[-1],)
 
 
-def global_forward(layer: GlobalPoolLayer, w: None, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+def global_forward(layer: GlobalPoolLayer, w: None, x: np.ndarray, training: bool = False
+                   ) -> tuple[np.ndarray, tuple]:
     flat = x.reshape(len(x), -1, x.shape[-1])  # (batch, positions, channels)
     if layer.KIND == "avg":
         return flat.mean(axis=1), (x.shape, None)

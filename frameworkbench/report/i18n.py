@@ -70,7 +70,7 @@ _ACTIVATION_NAMES_RU = {"linear": "линейная"}
 
 # Units of measured figures (English symbols are the keys).
 UNITS = {"s": {"ru": "с"}, "ms": {"ru": "мс"}, "µs": {"ru": "мкс"}, "B": {"ru": "Б"}, "KiB": {"ru": "КиБ"},
-         "GiB": {"ru": "ГиБ"}}
+         "MiB": {"ru": "МиБ"}, "GiB": {"ru": "ГиБ"}}
 
 
 def activation_name(name: str, lang: str = "en") -> str:
@@ -184,13 +184,59 @@ TEXT = {
         "ru": "Руководство по миграции Transformers v5: «We're removing the TensorFlow and Jax parts of the library … "
               "keeping `torch` as the only backend» (huggingface/transformers, MIGRATION_GUIDE_V5.md, PR #40760)."},
     "source": {"en": "Source", "ru": "Источник"},
+    # the language-model row (report/document/llm.py)
+    "cited_short": {"en": "cited", "ru": "цитата"},
+    "no_lm_runs": {"en": "no `{name}` runs in the database (run `frameworkbench lm-check`)",
+                   "ru": "в базе нет запусков `{name}` (запустите `frameworkbench lm-check`)"},
+    "no_transformer_runs": {
+        "en": "no `{name}` runs in the database (run `frameworkbench run specs/{name}.yaml --targets all` and "
+              "`frameworkbench parity specs/{name}.yaml --targets all`)",
+        "ru": "в базе нет запусков `{name}` (запустите `frameworkbench run specs/{name}.yaml --targets all` и "
+              "`frameworkbench parity specs/{name}.yaml --targets all`)"},
+    "lm_step_params": {"en": "one training step; {params} parameters", "ru": "один шаг обучения; параметров {params}"},
+    "lm_check_table": {"en": "The library check (`frameworkbench lm-check`, newest `{name}` record per target):",
+                       "ru": "Проверка библиотек (`frameworkbench lm-check`, последняя запись `{name}` для "
+                             "каждой цели):"},
+    "lm_transformer_table": {
+        "en": "The tiny transformer (`{name}`, aligned policy: `frameworkbench run` and `frameworkbench parity`, "
+              "newest spec version; medians over seeds):",
+        "ru": "Маленький трансформер (`{name}`, политика aligned: `frameworkbench run` и `frameworkbench parity`, "
+              "последняя версия спецификации; медианы по сидам):"},
+    "lm_unsupported": {"en": "no classes for this framework", "ru": "нет классов для этого фреймворка"},
+    "lm_skipped": {"en": "library not installed", "ru": "библиотека не установлена"},
+    "lm_failed": {"en": "failed", "ru": "ошибка"},
+    "lm_timeout": {"en": "timed out", "ru": "превышено время"},
+    "lm_nowhere": {"en": "none: `{library}` trained in no framework", "ru": "нет: `{library}` не обучил модель ни в "
+                                                                            "одном фреймворке"},
+    "lm_transformer": {"en": "tiny transformer (`{name}`): trained on {trained}/{n} targets",
+                       "ru": "маленький трансформер (`{name}`): обучен на {trained}/{n} целях"},
+    "lm_parity_same": {"en": "parity `same` on {same}/{checked} checked",
+                       "ru": "паритет `same` на {same}/{checked} проверенных"},
+    "lm_no_parity": {"en": "parity not measured yet (run `frameworkbench parity specs/{name}.yaml --targets all`)",
+                     "ru": "паритет ещё не измерен (запустите `frameworkbench parity specs/{name}.yaml "
+                           "--targets all`)"},
+    "lm_fastest": {"en": "fastest median step", "ru": "самый быстрый медианный шаг"},
+    "lm_details": {"en": "Language models: the measurements behind the row",
+                   "ru": "Языковые модели: измерения, на которых основана строка"},
+    "lm_library": {"en": "library", "ru": "библиотека"},
+    "lm_status": {"en": "status", "ru": "статус"},
+    "lm_model": {"en": "model class", "ru": "класс модели"},
+    "lm_params": {"en": "parameters", "ru": "параметров"},
+    "lm_step": {"en": "one training step (first call)", "ru": "один шаг обучения (первый вызов)"},
+    "lm_loss": {"en": "loss before → after the step", "ru": "потери до → после шага"},
+    "lm_reason": {"en": "reason / error", "ru": "причина / ошибка"},
+    "lm_memory": {"en": "peak memory", "ru": "пиковая память"},
+    "lm_device": {"en": "device", "ru": "устройство"},
+    "lm_parity": {"en": "parity (aligned, worst seed)", "ru": "паритет (aligned, худший сид)"},
     "notes": {"en": "Notes", "ru": "Примечания"},
     "plots": {"en": "Plots", "ru": "Графики"},
     "runs": {"en": "Runs", "ru": "Запуски"},
     "environment": {"en": "Environment", "ru": "Окружение"},
     "regenerate": {"en": "Regenerate", "ru": "Как воспроизвести"},
-    "regenerate_text": {"en": "The studies, then this report (same database → byte-identical markdown):",
-                        "ru": "Исследования, затем этот отчёт (та же база → побайтно тот же markdown):"},
+    "regenerate_text": {"en": "The studies and the language-model runs, then this report (same database → "
+                              "byte-identical markdown):",
+                        "ru": "Исследования и запуски для языковых моделей, затем этот отчёт (та же база → побайтно "
+                              "тот же markdown):"},
     "host": {"en": "Host", "ru": "Машина"},
     "threads": {"en": "threads per run", "ru": "потоков на запуск"},
     "package": {"en": "package", "ru": "пакет"},
@@ -398,8 +444,24 @@ NOTES = {
               "мобильный формат; колонки с равным счётом названы все. ✔ — если TensorFlow побеждает один, ≈ — если "
               "делит первое место."},
     "choose_llm": {
-        "en": "Language models: not measurable by training small models; cited with its source.",
-        "ru": "Языковые модели: не измерить обучением маленьких моделей; приведено со ссылкой на источник."},
+        "en": "Language models, measured: the columns whose framework the installed HuggingFace `transformers` "
+              "trains a model in (`frameworkbench lm-check`: a tiny randomly initialised BERT classifier built from "
+              "its constructor arguments, nothing downloaded, trained one Adam step on a seeded batch, in a subprocess per target; "
+              "\"no classes\" = the installed version has no model class for that framework). ✔ when that is "
+              "PyTorch alone, ≈ when PyTorch and others, ✘ when not PyTorch. `keras-hub` (Keras 3's own library, "
+              "checked on each backend) and the tiny transformer spec on every target (`tiny_transformer`: median "
+              "step, peak memory, parity against the float64 reference) are figures beside it and do not decide the "
+              "flag; the step of the library check is its first call (tracing and compilation included). The row "
+              "marked cited is the document's, as it states it, with its public source.",
+        "ru": "Языковые модели, измерено: колонки, во фреймворке которых установленная HuggingFace `transformers` "
+              "обучает модель (`frameworkbench lm-check`: маленький BERT-классификатор со случайными весами, "
+              "собранный из аргументов конструктора, без скачивания, один шаг Adam на батче с фиксированным сидом, в отдельном "
+              "процессе для каждой цели; «нет классов» — в установленной версии нет класса модели для этого "
+              "фреймворка). ✔ — если это один PyTorch, ≈ — PyTorch и другие, ✘ — не PyTorch. `keras-hub` "
+              "(собственная библиотека Keras 3, проверена на каждом бэкенде) и маленький трансформер на каждой цели "
+              "(`tiny_transformer`: медианный шаг, пиковая память, паритет с эталоном float64) приведены рядом и на "
+              "флаг не влияют; шаг проверки библиотек — её первый вызов (с трассировкой и компиляцией). Строка с "
+              "пометкой «цитата» — строка документа как есть, с открытым источником."},
     "choose_speed": {
         "en": "Fastest training step: median steady-state step (epochs after the first, medians over seeds) of every "
               "target on this spec on this machine's CPU; not a row of the document.",

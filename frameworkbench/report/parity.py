@@ -90,16 +90,25 @@ def pairwise_table(aligned: list[dict]) -> str:
     return table(["final weights max abs Δ", *names], rows, ["l", *["r"] * len(names)])
 
 
+def layer_default_keys(recs: list[dict]) -> tuple[str, ...]:
+    """The defaults-audit keys of the layer types in the runs' spec (keys prefixed with a layer type,
+    e.g. ``batch_norm_momentum``), in the order the adapters report them."""
+    types = {lay["type"] for r in recs for lay in (r.get("spec") or {}).get("layers", [])}
+    keys = dict.fromkeys(k for r in recs for k in r["defaults"] if any(k.startswith(f"{t}_") for t in types))
+    return tuple(k for k in keys if k not in DEFAULT_KEYS)
+
+
 def defaults_table(native: list[dict]) -> str:
     seed = min((r["seed"] for r in native), default=0)
     recs = [r for r in native if r["seed"] == seed and r["status"] == "ok" and r.get("defaults")]
     rows = []
     adam = any(_optimizer(r) == "adam" for r in recs)
-    for key in DEFAULT_KEYS:
+    for key in DEFAULT_KEYS + layer_default_keys(recs):
         if key.startswith("adam_") and not adam:
             continue
         values = [_fmt_default(r["defaults"].get(key)) for r in recs]
-        rows.append([DEFAULT_LABELS[key], *values, "yes" if len(set(values)) > 1 else "no"])
+        label = DEFAULT_LABELS.get(key) or key.replace("_", " ")
+        rows.append([label, *values, "yes" if len(set(values)) > 1 else "no"])
     return table(["value (native run)", *[r["target"] for r in recs], "differs"], rows,
                  ["l", *["l"] * len(recs), "l"])
 

@@ -203,6 +203,17 @@ def _plots(g: dict, spec_name: str, plots_dir: Path) -> list[str]:
     return [f"![{title}]({rel}/{path.name})" for title, path in files] + [""]
 
 
+def layer_text(lay: dict) -> str:
+    """One spec layer in a line: ``Dense(16, relu)``, ``conv2d(filters=8, kernel_size=[3, 3], relu)``, ``tanh``."""
+    act = (lay.get("activation") or {}).get("name")
+    if lay["type"] == "activation":
+        return act
+    if lay["type"] == "dense":
+        return f"Dense({lay['units']}, {act})"
+    shown = [f"{k}={v}" for k, v in lay.items() if k not in ("type", "activation")]
+    return f"{lay['type']}({', '.join(shown + ([act] if act and act != 'linear' else []))})"
+
+
 def render(spec_name: str, records: list[dict], command: str | None = None, plots_dir: Path | None = None) -> str:
     """Markdown report for one spec's records (every comparison group; plots into ``plots_dir`` if given)."""
     groups, superseded = comparison_groups(records)
@@ -210,9 +221,7 @@ def render(spec_name: str, records: list[dict], command: str | None = None, plot
     newest = max(shown, key=lambda r: (r["created_at"], r["run_id"]))
     spec = newest["spec"]
     ds_hashes = sorted({str(r.get("dataset_hash")) for r in shown})
-    layers = " → ".join(
-        (f"Dense({lay['units']}, {lay['activation']['name']})" if lay["type"] == "dense"
-         else lay["activation"]["name"]) for lay in spec["layers"])
+    layers = " → ".join(layer_text(lay) for lay in spec["layers"])
     parts = [f"# frameworkbench report: {spec_name}", ""]
     if spec.get("description"):
         parts += [spec["description"], ""]

@@ -17,6 +17,9 @@ from ..layers.dense import MAX_UNITS  # noqa: F401  (re-exported)
 
 TASKS = ("binary", "multiclass", "regression")
 LAYER_TYPES = tuple(LAYERS)
+# layer types that read integer token ids (their module declares INTEGER_INPUT): as the first layer they make
+# the model's input int32
+TOKEN_INPUT_TYPES = tuple(t for t, m in LAYERS.items() if getattr(m, "INTEGER_INPUT", False))
 LOSSES = ("binary_crossentropy", "categorical_crossentropy", "mse", "sparse_categorical_crossentropy")
 OPTIMIZERS = ("adam", "sgd")
 # Every optimiser parameter is explicit; defaults are Keras' (documented in README).
@@ -67,6 +70,7 @@ MAX_EPOCHS = 100_000
 MAX_BATCH = 1 << 20
 MAX_SAMPLES = 10_000_000
 MAX_FEATURES = 1 << 16
+MAX_VOCABULARY = 1 << 24  # synthetic token ids
 CROSSENTROPY_EPSILON = 1e-7  # probability clipping, Keras' value
 TOP_FIELDS = ("name", "description", "task", "input_shape", "layers", "loss", "optimizer", "metrics",
               "training", "data", "init")
@@ -180,7 +184,7 @@ def _model_fields() -> tuple[Field, ...]:
         F("layers[].type", "choice", "layer type", choices=LAYER_TYPES, what="layer type"),
         *layer_fields(),
         F("layers[].activation", "mapping", "a name or `{name: ..., <parameter>: ...}`", default="linear",
-          default_doc="`linear` (dense, conv1d, conv2d); required (activation)"),
+          default_doc="`tanh` (simple_rnn, lstm, gru); `linear` (dense, conv1d, conv2d); required (activation)"),
         F("layers[].activation.name", "choice", "activation function", choices=ACTIVATIONS, what="activation"),
         F("layers[].activation.negative_slope", "number", "slope for x < 0 (the seed document's value)",
           default=ACTIVATION_PARAMS["leaky_relu"]["negative_slope"], lo=0.0, hi=1.0, when="name: leaky_relu"),
@@ -232,8 +236,18 @@ def _run_fields() -> tuple[Field, ...]:
         F("data.seed", "integer", "seed of the split (and of the synthetic data: scikit-learn's `random_state`)",
           default=0, lo=0, hi=2**31 - 1),
         F("data.n_samples", "integer", "rows generated", default=4096, lo=4, hi=MAX_SAMPLES, when=syn),
-        F("data.n_features", "integer", "features generated; must equal `input_shape[0]`", lo=1, hi=MAX_FEATURES,
-          default_doc="`input_shape[0]`", when=syn),
+        F("data.n_features", "integer", "features generated (per time step with `sequence_length`: float sequences "
+          "`[T, F]`); must equal the last entry of `input_shape`", lo=1, hi=MAX_FEATURES,
+          default_doc="`input_shape[0]`; with `sequence_length` one of `n_features`, `vocab_size` is required",
+          when=syn),
+        F("data.sequence_length", "integer", "steps per sample T: synthetic sequences instead of vectors, float "
+          "(`n_features`: `input_shape: [T, F]`, target from the peak of a random walk over the steps) or token ids "
+          "(`vocab_size`: `input_shape: [T]`, label from which pair of marker tokens occurs together)", lo=1,
+          hi=MAX_FEATURES, default=None, default_doc="absent: vectors", when=syn),
+        F("data.vocab_size", "integer", "token ids 0 … vocab_size − 1 (int32); needs `sequence_length`, an "
+          "`embedding` first layer with `input_dim` ≥ vocab_size, a binary or multiclass task, and at least "
+          "2·classes + 1 ids (the marker pairs and a filler)", lo=2, hi=MAX_VOCABULARY, default=None,
+          default_doc="absent: float features", when=syn),
         F("data.n_classes", "integer", "classes generated; must equal the output units", default=3, lo=2,
           hi=1000, when=syn + ", task: multiclass"),
         F("data.n_informative", "integer", "informative features (scikit-learn's `make_classification` / "

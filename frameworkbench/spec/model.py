@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .. import layers as layer_types
+from .fields import TOKEN_INPUT_TYPES
 from .validate import normalise
 
 SECTIONS = ("loss", "optimizer", "metrics", "training", "data")  # kept as their normalised mappings
@@ -46,6 +47,12 @@ class Spec:
     @property
     def n_features(self) -> int:
         return int(self.input_shape[0])
+
+    @property
+    def input_dtype(self) -> str:
+        """The model input's dtype: ``int32`` token ids when the first layer reads them (``embedding``), else
+        ``float32``; the dataset holds ``x`` in it and every adapter feeds it unchanged."""
+        return "int32" if self.layers[0].type in TOKEN_INPUT_TYPES else "float32"
 
     @property
     def dense_layers(self) -> list:

@@ -16,7 +16,8 @@ from .errors import Problem, SpecError, fmt, missing, out_of_range, unknown, wro
 from .fields import REQUIRED, SKLEARN_FEATURES, Field, layer_field
 from .fields import (ACTIVATION_PARAMS, DEFAULT_LOSS, DEFAULT_METRICS, FIELDS, FILE_FORMATS, LOSS_OUTPUT_ACTIVATION,
                      MAX_LAYERS, METRICS, OPTIMIZER_DEFAULTS, SKLEARN_DATASETS, TASK_LOSSES, TASK_METRICS,
-                     TOP_FIELDS)
+                     TOKEN_INPUT_TYPES, TOP_FIELDS)
+from .synthetic import cross_check as synthetic_cross_check
 from .synthetic import synthetic
 
 
@@ -282,7 +283,8 @@ def _layer(c: _Checker, m: Mapping, mod: Any, path: str) -> dict | None:
         return None
     out: dict[str, Any] = {"type": mod.TYPE}
     for key in keys:
-        out[key] = (_activation(c, m.get(key), f"{path}.{key}") if key == "activation"
+        out[key] = (_activation(c, m.get(key, getattr(mod, "DEFAULT_ACTIVATION", None)), f"{path}.{key}")
+                    if key == "activation"
                     else c.read(layer_field(mod.TYPE, key), m, path))
     return out
 
@@ -445,12 +447,39 @@ def _cross_checks(c: _Checker, s: dict, loss_given: bool = True) -> None:
                                   for x in layers[i + 1:])):
             c.add(Problem(f"layers[{i}].activation", "softmax is only supported on the output layer"))
     data = s["data"]
-    if data.get("source") == "synthetic" and data["n_features"] != s["input_shape"][0]:
-        c.add(Problem("data.n_features", f"got {data['n_features']}, but input_shape is {s['input_shape']}"))
+    if data.get("source") == "synthetic":
+        synthetic_cross_check(c, s, units[-1])
+    _token_input(c, s)
     n_train = _train_count(data)
     bs = s["training"]["batch_size"]
     if n_train is not None and bs > n_train:
         c.add(out_of_range("training.batch_size", bs, f"at most the training set size ({n_train})"))
+
+
+def _token_input(c: _Checker, s: dict) -> None:
+    """A layer that reads integer token ids (``embedding``) comes first, on integer data within its ``input_dim``;
+    token data (``vocab_size``) need such a first layer. Files are checked when loaded (:mod:`frameworkbench.data`)."""
+    layers, data = s["layers"], s["data"]
+    for i, lay in enumerate(layers[1:], 1):
+        if lay["type"] in TOKEN_INPUT_TYPES:
+            c.add(Problem(f"layers[{i}]", f"{lay['type']} reads integer token ids, but here it gets the float output "
+                                          f"of layers[{i - 1}] ({layers[i - 1]['type']}); make it the first layer"))
+    first, vocab = layers[0], data.get("vocab_size")
+    if first["type"] not in TOKEN_INPUT_TYPES:
+        if vocab is not None:
+            c.add(Problem("data.vocab_size", f"token ids need an embedding first layer (e.g. {{type: embedding, "
+                                             f"input_dim: {vocab}, output_dim: 16}}), but layers[0] is "
+                                             f"{fmt(first['type'])}"))
+        return
+    floats = {"synthetic": "synthetic data without data.vocab_size are float features",
+              "sklearn": f"scikit-learn dataset {fmt(data.get('name'))} holds float features"}.get(data.get("source"))
+    if floats and vocab is None:
+        c.add(Problem("layers[0]", f"{first['type']} reads integer token ids, but {floats}; use synthetic token ids "
+                                   f"(data.sequence_length with data.vocab_size) or a file of integer ids, or start "
+                                   f"with a layer that takes floats"))
+    elif vocab is not None and first.get("input_dim") is not None and vocab > first["input_dim"]:
+        c.add(Problem("layers[0].input_dim", f"got {first['input_dim']}, but data.vocab_size is {vocab}: token ids "
+                                             f"go up to {vocab - 1}; set input_dim to at least {vocab}"))
 
 
 def _train_count(data: dict) -> int | None:

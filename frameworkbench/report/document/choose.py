@@ -9,6 +9,7 @@ from . import verdicts
 from .claims import COLUMNS, value
 from .comparison import label, loops
 from .doc import Doc
+from .llm import cited_row, details, measured_row
 
 GOALS = ("quick", "research", "production", "llm")
 
@@ -109,8 +110,7 @@ def _speed(d: Doc, train: dict[str, F.Training]) -> list[str]:
 def choose(d: Doc) -> list[str]:
     t = d.t
     train = F.training(d.f)
-    rows = [_quick(d, train), _research(d, train), _production(d),
-            _row(d, "llm", f"{t('cannot_measure')} ({t('cited')})", t("hf_source"), "unknown"), _speed(d, train)]
+    rows = [_quick(d, train), _research(d, train), _production(d), measured_row(d), cited_row(d), _speed(d, train)]
     out = [table([t("col_goal"), f"{t('doc_says')}: {t('col_recommendation')}", t("measured_recommendation"),
                   t("deciding_figure"), t("agreement")], rows), ""]
-    return out + d.notes([t.note(f"choose_{k}") for k in (*GOALS, "speed")])
+    return out + d.notes([t.note(f"choose_{k}") for k in (*GOALS, "speed")]) + details(d)

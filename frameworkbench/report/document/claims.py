@@ -46,7 +46,8 @@ def _same(text: str, value: Any = None) -> Claim:
 
 # value of each row: api — the API levels; ease — 👍 count; production — ✅ count (❌ = 0); learning — ✅ count;
 # dynamic — eager by default, whether eager must also work when asked, whether eager on another target than the
-# column's is a partial match; choose — the column(s) recommended; layers — the activation(s) named.
+# column's is a partial match; choose — the column(s) recommended (llm: the columns HuggingFace's library trains in);
+# layers — the activation(s) named.
 CLAIMS: dict[tuple[str, str], Claim] = {
     ("api", "tf.keras"): Claim("High + low", "Высокий + низкий", frozenset({"fit", "loop"})),
     ("api", "keras"): Claim("High only", "Только высокий", frozenset({"fit"})),
@@ -70,7 +71,7 @@ CLAIMS: dict[tuple[str, str], Claim] = {
     ("choose", "quick"): Claim("Keras or tf.keras", "Keras или tf.keras", ("tf.keras", "keras")),
     ("choose", "research"): _same("PyTorch", ("torch",)),
     ("choose", "production"): _same("TensorFlow", ("tf.keras",)),
-    ("choose", "llm"): _same("PyTorch + HuggingFace"),
+    ("choose", "llm"): _same("PyTorch + HuggingFace", ("torch",)),
     ("layers", "hidden"): _same("ReLU, LeakyReLU, Tanh", ("relu", "leaky_relu", "tanh")),
     ("layers", "binary"): _same("Sigmoid", "sigmoid"),
     ("layers", "multiclass"): _same("Softmax", "softmax"),

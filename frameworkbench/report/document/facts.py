@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ...analysis.language_models import SPEC_NAME as LM_CHECK  # `frameworkbench lm-check` records
 from ...analysis.study import parse_name
 from ...targets import TARGETS
 from ...stats import median
@@ -71,11 +72,13 @@ def finite(v: float | None) -> bool:
 
 
 class Facts:
-    """The study records of a database, newest per (spec name, target, seed), grouped by experiment."""
+    """The study records of a database, newest per (spec name, target, seed), grouped by experiment;
+    ``named`` keeps the records of :data:`NAMED_SPECS` (oldest first), which are not study runs."""
 
     def __init__(self, records: list[dict]) -> None:
         newest_hash: dict[str, str] = {}
         ordered = sorted(records, key=lambda r: (r["created_at"], r["run_id"]))
+        self.named = [r for r in ordered if r["spec_name"] in NAMED_SPECS]
         for r in ordered:
             if parse_name(r["spec_name"]):
                 newest_hash[r["spec_name"]] = r["spec_hash"]
@@ -104,6 +107,101 @@ class Facts:
         for r in sorted(recs, key=lambda r: (target_key(r["target"]), r["seed"])):
             out.setdefault(r["target"], []).append(r)
         return out
+
+
+# ----------------------------------------------------------------------------- language models
+TRANSFORMER_SPEC = "tiny_transformer"  # specs/tiny_transformer.yaml: `frameworkbench run` and `parity` records
+NAMED_SPECS = (LM_CHECK, TRANSFORMER_SPEC)
+VERDICT_ORDER = ("same", "close", "different")  # parity verdicts, best first
+
+
+@dataclass(frozen=True)
+class LibraryCheck:
+    """A target's newest ``lm-check`` record: its language-model library trained a tiny BERT one step, or why not."""
+
+    target: str
+    family: str
+    status: str
+    library: str | None
+    version: str | None
+    model: str | None
+    params: int | None
+    step_s: float | None  # the one training step (the first call: tracing / compilation included)
+    loss_before: float | None
+    loss_after: float | None
+    error: str
+
+
+def _newest_version(recs: list[dict]) -> list[dict]:
+    """The newest record per (target, seed) among those of the newest spec version (records oldest first)."""
+    if not recs:
+        return []
+    newest_hash = recs[-1]["spec_hash"]
+    latest = {(r["target"], r["seed"]): r for r in recs if r["spec_hash"] == newest_hash}
+    return [latest[k] for k in sorted(latest, key=lambda k: (target_key(k[0]), k[1]))]
+
+
+def named_groups(f: "Facts") -> dict[str, list[dict]]:
+    """The records the language-model row counts: ``lm-check`` (the newest per target) and
+    ``tiny_transformer:train`` / ``:parity`` (aligned policy, newest spec version, newest per target and seed)."""
+    checks = {r["target"]: r for r in f.named if r["spec_name"] == LM_CHECK}
+    mine = [r for r in f.named if r["spec_name"] == TRANSFORMER_SPEC and (r.get("policy") or "aligned") == "aligned"]
+    out = {LM_CHECK: [checks[t] for t in sorted(checks, key=target_key)],
+           f"{TRANSFORMER_SPEC}:train": _newest_version([r for r in mine if r.get("mode", "train") == "train"]),
+           f"{TRANSFORMER_SPEC}:parity": _newest_version([r for r in mine if r.get("mode") == "parity"])}
+    return {k: v for k, v in out.items() if v}
+
+
+def library_checks(f: "Facts") -> dict[str, LibraryCheck]:
+    """The newest ``lm-check`` record per target, in target order."""
+    out = {}
+    for r in named_groups(f).get(LM_CHECK, []):
+        target = r["target"]
+        lm = r.get("language_model") or {}
+        out[target] = LibraryCheck(target, family_of(r), r["status"], lm.get("library"), lm.get("library_version"),
+                                   lm.get("model"), r.get("param_count"), timings(r).get("step_s"),
+                                   lm.get("loss_before"), lm.get("loss_after"), "" if ok(r) else error_of(r))
+    return out
+
+
+@dataclass(frozen=True)
+class TransformerRuns:
+    """A target's runs of the tiny transformer spec: ``train`` figures and the aligned ``parity`` verdict."""
+
+    target: str
+    family: str
+    runs: int
+    ok_runs: int
+    median_step_s: float | None  # medians over the ok train runs (seeds)
+    peak_rss_mb: float | None
+    device_peak_mb: float | None  # the framework's own device counter (GPU runs), None on the CPU
+    params: int | None
+    error: str  # of its newest train run that failed
+    parity: str | None  # the worst verdict over seeds; None without an ok parity run
+    parity_error: str = ""  # of its newest parity run that failed
+
+
+def transformer_runs(f: "Facts") -> dict[str, TransformerRuns]:
+    """Per target, the :data:`TRANSFORMER_SPEC` runs of the aligned policy, in target order."""
+    groups = named_groups(f)
+    train = Facts.by_target(groups.get(f"{TRANSFORMER_SPEC}:train", []))
+    parity = Facts.by_target(groups.get(f"{TRANSFORMER_SPEC}:parity", []))
+    out = {}
+    for target in sorted(set(train) | set(parity), key=target_key):
+        recs, par = train.get(target, []), parity.get(target, [])
+        done = [r for r in recs if ok(r)]
+        verdicts = [(r.get("parity") or {}).get("verdict") for r in par if ok(r)]
+        known = [v for v in verdicts if v in VERDICT_ORDER]
+        bad_par = [r for r in par if not ok(r)]
+        out[target] = TransformerRuns(
+            target, family_of((recs or par)[0]), len(recs), len(done),
+            median(timings(r).get("median_step_s") for r in done), median(r.get("peak_rss_mb") for r in done),
+            median((r.get("device_memory") or {}).get("peak_mb") for r in done),
+            next((r.get("param_count") for r in done if r.get("param_count") is not None), None),
+            error_of(recs[-1]) if recs and not ok(recs[-1]) else "",
+            max(known, key=VERDICT_ORDER.index) if known else None,
+            error_of(bad_par[-1]) if bad_par else "")
+    return out
 
 
 # ----------------------------------------------------------------------------- study:frameworks

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..i18n import unit
 from ..markdown import table
 from .doc import Doc
-from .facts import target_key
+from .facts import TRANSFORMER_SPEC, named_groups, target_key
 
 STUDIES = ("frameworks", "activations", "layers")
 
@@ -13,13 +13,14 @@ def _runs(d: Doc) -> list[str]:
     t = d.t
     out = [f"## {t('runs')}", ""]
     rows = []
-    for key in sorted(d.f.groups):
-        recs = d.f.groups[key]
+    groups = {f"study:{k}": v for k, v in d.f.groups.items()} | named_groups(d.f)  # + the language-model row's
+    for key in sorted(groups):
+        recs = groups[key]
         statuses: dict[str, int] = {}
         for r in recs:
             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
         targets = sorted({r["target"] for r in recs}, key=target_key)
-        rows.append([f"`study:{key}`", ", ".join(f"`{x}`" for x in targets),
+        rows.append([f"`{key}`", ", ".join(f"`{x}`" for x in targets),
                      ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
                      " ".join(sorted(r["run_id"] for r in recs))])
     if rows:
@@ -34,7 +35,7 @@ def _environment(d: Doc) -> list[str]:
     out = [f"## {t('environment')}", ""]
     versions: dict[str, set] = {}
     hosts, threads = set(), set()
-    for r in d.f.all():
+    for r in d.f.all() + [r for recs in named_groups(d.f).values() for r in recs]:
         for k, v in (r.get("versions") or {}).items():
             versions.setdefault(k, set()).add(v or "not installed")
         h = r.get("host") or {}
@@ -59,6 +60,8 @@ def trace(d: Doc, command: str | None, db: str | None) -> list[str]:
     db_arg = f" --db {db}" if db else ""
     for s in STUDIES:
         out.append(f"    frameworkbench study {s}{db_arg}")
+    out += [f"    frameworkbench lm-check{db_arg}",  # the language-model row
+            *(f"    frameworkbench {c} specs/{TRANSFORMER_SPEC}.yaml --targets all{db_arg}" for c in ("run", "parity"))]
     if command:
         out.append(f"    {command}")
     out.append("")

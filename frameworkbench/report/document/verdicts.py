@@ -93,6 +93,14 @@ def winners(won: Sequence[str], claimed: Sequence[str]) -> str:
     return "partly" if set(claimed) & set(won) else "disagree"
 
 
+def library_support(checked: bool, trained: Sequence[str], claimed: Sequence[str]) -> str:
+    """The columns whose framework a library trained a model in (``checked``: the library was checked at all)
+    against the ones the document recommends it with."""
+    if not checked:
+        return "unknown"
+    return winners(trained, claimed) if trained else "disagree"
+
+
 def hidden_layers(ranked: Sequence[str], claimed: Sequence[str]) -> str:
     """Hidden activations ranked best first against the ones the document recommends."""
     listed = [i for i, h in enumerate(ranked) if h in claimed]
