@@ -28,3 +28,15 @@ def transformers_class(name: str, kind: str, prefix: str):
     version = importlib.metadata.version("transformers")
     raise Unsupported(f"transformers {version} has no {name}: it ships {ours} {kind} modeling modules "
                       f"({prefix}*.py) and {torch_modules} PyTorch ones")
+
+
+def bert_config(sizes: dict):
+    """The tiny BERT's ``transformers.BertConfig`` from the check's sizes (every dropout at ``sizes["dropout"]``)."""
+    import transformers
+
+    return transformers.BertConfig(
+        vocab_size=sizes["vocab_size"], hidden_size=sizes["hidden_size"], num_hidden_layers=sizes["num_layers"],
+        num_attention_heads=sizes["num_heads"], intermediate_size=sizes["intermediate_size"],
+        max_position_embeddings=sizes["sequence_length"], hidden_dropout_prob=sizes["dropout"],
+        attention_probs_dropout_prob=sizes["dropout"], classifier_dropout=sizes["dropout"],
+        num_labels=sizes["num_classes"])

@@ -41,3 +41,18 @@ def cli(*args: str, env: dict | None = None, timeout: float = 600, cwd: Path | N
     """Run the CLI in a subprocess; return the CompletedProcess (text)."""
     return subprocess.run([sys.executable, "-m", "frameworkbench.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd or ROOT, env={**os.environ, **(env or {})})
+
+
+def numeric_gradient(loss, arr, h: float = 1e-6):
+    """Central finite differences of ``loss()`` with respect to every entry of ``arr`` (changed in place, restored)."""
+    import numpy as np
+
+    num = np.zeros_like(arr)
+    for i in np.ndindex(arr.shape):
+        old = arr[i]
+        arr[i] = old + h
+        up = loss()
+        arr[i] = old - h
+        num[i] = (up - loss()) / (2 * h)
+        arr[i] = old
+    return num

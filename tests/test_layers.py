@@ -6,6 +6,7 @@ from frameworkbench import layers
 from frameworkbench.layers import FAMILIES, LAYERS
 from frameworkbench.weights import trainable_arrays
 from frameworkbench.spec import FIELDS, validate
+from conftest import numeric_gradient
 
 CASES = [(name, shape, ex) for name, mod in LAYERS.items() for shape, ex in mod.EXAMPLES]
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CASES)]
@@ -84,14 +85,7 @@ def test_backward_matches_central_differences(name, shape, ex):
     trained = {} if w is None else trainable_arrays(w)
     assert all(getattr(gw, k) is None for k in _arrays(w).keys() - trained.keys())  # no gradient: not trained
     for got, arr in [(gx, x), *((getattr(gw, k), a) for k, a in trained.items())]:
-        num = np.zeros_like(arr)
-        for i in np.ndindex(arr.shape):
-            old = arr[i]
-            arr[i] = old + 1e-6
-            up = loss()
-            arr[i] = old - 1e-6
-            num[i] = (up - loss()) / 2e-6
-            arr[i] = old
+        num = numeric_gradient(loss, arr)
         assert got.shape == arr.shape
         np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-8)
 

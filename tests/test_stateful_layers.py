@@ -9,6 +9,7 @@ import pytest
 from frameworkbench import data, layers, reference, weights
 from frameworkbench.layers import LAYERS
 from frameworkbench.spec import validate
+from conftest import numeric_gradient
 
 STATEFUL = [(name, shape, ex) for name, mod in LAYERS.items() if hasattr(mod, "update") or hasattr(mod, "draw_masks")
             for shape, ex in mod.EXAMPLES]
@@ -44,14 +45,7 @@ def test_training_mode_backward_matches_central_differences(name, shape, ex):
     gx, gw = mod.backward(lay, w, mod.forward(lay, w, x, training=True)[1], r)
     trained = {} if gw is None else weights.trainable_arrays(w)
     for got, arr in [(gx, x), *((getattr(gw, k), a) for k, a in trained.items())]:
-        num = np.zeros_like(arr)
-        for i in np.ndindex(arr.shape):
-            old = arr[i]
-            arr[i] = old + 1e-6
-            up = loss()
-            arr[i] = old - 1e-6
-            num[i] = (up - loss()) / 2e-6
-            arr[i] = old
+        num = numeric_gradient(loss, arr)
         np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-8)
 
 

@@ -12,11 +12,10 @@ MODEL = "TFBertForSequenceClassification"
 
 def check(sizes: dict, tokens, labels, imported) -> dict:
     import numpy as np
-    import transformers
 
     from frameworkbench.analysis.language_models import one_step
 
-    from .._lm import transformers_class
+    from .._lm import bert_config, transformers_class
 
     cls = transformers_class(MODEL, "TensorFlow", "modeling_tf_")  # before TensorFlow's import: it may not be there
     import tensorflow as tf
@@ -24,12 +23,7 @@ def check(sizes: dict, tokens, labels, imported) -> dict:
 
     imported()
     tf.keras.utils.set_random_seed(sizes["seed"])
-    config = transformers.BertConfig(
-        vocab_size=sizes["vocab_size"], hidden_size=sizes["hidden_size"], num_hidden_layers=sizes["num_layers"],
-        num_attention_heads=sizes["num_heads"], intermediate_size=sizes["intermediate_size"],
-        max_position_embeddings=sizes["sequence_length"], hidden_dropout_prob=sizes["dropout"],
-        attention_probs_dropout_prob=sizes["dropout"], classifier_dropout=sizes["dropout"],
-        num_labels=sizes["num_classes"])
+    config = bert_config(sizes)
     x = {"input_ids": tokens}
 
     def build():

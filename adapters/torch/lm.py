@@ -12,22 +12,16 @@ MODEL = "BertForSequenceClassification"
 
 def check(sizes: dict, tokens, labels, imported) -> dict:
     import torch
-    import transformers
 
     from frameworkbench.analysis.language_models import one_step
 
-    from .._lm import transformers_class
+    from .._lm import bert_config, transformers_class
 
     cls = transformers_class(MODEL, "PyTorch", "modeling_")  # resolving the class imports the model's code
     imported()
     torch.manual_seed(sizes["seed"])
     ids, y = torch.as_tensor(tokens, dtype=torch.long), torch.as_tensor(labels, dtype=torch.long)
-    config = transformers.BertConfig(
-        vocab_size=sizes["vocab_size"], hidden_size=sizes["hidden_size"], num_hidden_layers=sizes["num_layers"],
-        num_attention_heads=sizes["num_heads"], intermediate_size=sizes["intermediate_size"],
-        max_position_embeddings=sizes["sequence_length"], hidden_dropout_prob=sizes["dropout"],
-        attention_probs_dropout_prob=sizes["dropout"], classifier_dropout=sizes["dropout"],
-        num_labels=sizes["num_classes"])
+    config = bert_config(sizes)
 
     def build():
         model = cls(config)
