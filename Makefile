@@ -24,6 +24,9 @@ demo: setup
 
 document: setup
 	for s in frameworks activations layers; do $(VENV)/bin/frameworkbench study $$s --db $(STUDY_DB) || exit 1; done
+	$(VENV)/bin/frameworkbench lm-check --db $(STUDY_DB)
+	$(VENV)/bin/frameworkbench run specs/tiny_transformer.yaml --targets all --db $(STUDY_DB)
+	$(VENV)/bin/frameworkbench parity specs/tiny_transformer.yaml --targets all --epochs 3 --db $(STUDY_DB)
 	$(VENV)/bin/frameworkbench report --out reports --lang en --db $(STUDY_DB)
 	$(VENV)/bin/frameworkbench report --out reports --lang ru --db $(STUDY_DB)
 

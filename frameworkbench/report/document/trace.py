@@ -60,8 +60,9 @@ def trace(d: Doc, command: str | None, db: str | None) -> list[str]:
     db_arg = f" --db {db}" if db else ""
     for s in STUDIES:
         out.append(f"    frameworkbench study {s}{db_arg}")
-    out += [f"    frameworkbench lm-check{db_arg}",  # the language-model row
-            *(f"    frameworkbench {c} specs/{TRANSFORMER_SPEC}.yaml --targets all{db_arg}" for c in ("run", "parity"))]
+    out += [f"    frameworkbench lm-check{db_arg}",  # the language-model row; parity over 3 epochs (issue 11's contract)
+            f"    frameworkbench run specs/{TRANSFORMER_SPEC}.yaml --targets all{db_arg}",
+            f"    frameworkbench parity specs/{TRANSFORMER_SPEC}.yaml --targets all --epochs 3{db_arg}"]
     if command:
         out.append(f"    {command}")
     out.append("")
