@@ -2,7 +2,7 @@
 
 Pure functions of the claims (``claims.py``) and the facts (``facts.py``, ``grid.py``); each returns
 one of ``agree``, ``partly``, ``disagree``, ``unknown``. The rules are stated in the notes under
-each table (``i18n.NOTES``).
+each table (``method_notes.NOTES``).
 """
 from __future__ import annotations
 
